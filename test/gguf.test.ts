@@ -2,7 +2,7 @@
 // reference/README.md), a write → read round trip of every value type, and one test per hostile
 // file: each must fail fast with a FormatError that names the file and the specific problem.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, truncateSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { FormatError } from '../src/errors.js';
@@ -337,5 +337,34 @@ describe('hostile GGUF files', () => {
     const f = readGGUF(path);
     truncateSync(path, f.dataOffset + 8);
     assert.throws(() => readTensorData(f, f.tensors[0]), (e) => e instanceof FormatError && /truncated/.test(e.problem));
+  });
+});
+
+describe('streaming writes', () => {
+  test('lazy tensor data is produced one tensor at a time, in file order', () => {
+    const dir = tempDir();
+    const path = join(dir, 'lazy.gguf');
+    const calls: string[] = [];
+    const mk = (name: string, fill: number) => ({
+      name,
+      type: GGMLType.F32,
+      dims: [4],
+      data: () => {
+        calls.push(name);
+        return new Uint8Array(new Float32Array(4).fill(fill).buffer);
+      },
+    });
+    writeGGUF(path, [], [mk('a', 1), mk('b', 2)]);
+    assert.deepEqual(calls, ['a', 'b']);
+    const f = readGGUF(path);
+    assert.deepEqual(Array.from(new Float32Array(readTensorData(f, f.tensors[1]).buffer)), [2, 2, 2, 2]);
+  });
+
+  test('a failed write leaves no file behind, under the real name or a temporary one', () => {
+    const dir = tempDir();
+    const path = join(dir, 'bad.gguf');
+    const bad = { name: 'x', type: GGMLType.F32, dims: [4], data: () => new Uint8Array(3) };
+    assert.throws(() => writeGGUF(path, [], [bad]), /has 3 bytes of data but its type and dims need 16/);
+    assert.deepEqual(readdirSync(dir), []);
   });
 });

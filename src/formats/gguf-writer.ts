@@ -3,7 +3,10 @@
 // and dims require) before creating the file, then streams header and data with fs.writeSync.
 // Metadata values are range-checked against their declared type as they are written; on any error
 // the partial file is removed. A non-default alignment is recorded as `general.alignment` (u32).
-import { closeSync, openSync, rmSync } from 'node:fs';
+// Tensor data may be given lazily (a function producing the bytes when its turn comes), so a converter
+// holds one tensor at a time; the file is written under a temporary name and renamed when complete, so
+// an interrupted write never leaves a half file under the real name.
+import { closeSync, openSync, renameSync, rmSync } from 'node:fs';
 import { FormatError } from '../errors.js';
 import { numElements } from '../model/tensor.js';
 import { GGMLType, tensorByteSize, typeInfo } from '../quant/types.js';
@@ -24,12 +27,15 @@ export interface GGUFWriteTensor {
   type: GGMLType;
   /** ggml order (dims[0] innermost). */
   dims: number[];
-  data: Uint8Array;
+  /** The bytes, or a function returning them, called once, in file order. */
+  data: Uint8Array | (() => Uint8Array);
 }
 
 export interface GGUFWriteOptions {
   alignment?: number;
   version?: 2 | 3;
+  /** Called after each tensor's data is written (for progress bars). */
+  onTensor?: (done: number, total: number, name: string) => void;
 }
 
 export function writeGGUF(
@@ -44,22 +50,28 @@ export function writeGGUF(
   const version = opts.version ?? 3;
   if (version !== 2 && version !== 3) fail(`version ${String(version)} is not 2 or 3`);
   const { entries, alignment } = withAlignment(metadata, opts.alignment, fail);
-  checkTensors(tensors, fail);
-  const fd = openSync(path, 'w');
+  const sizes = checkTensors(tensors, fail);
+  const tmp = `${path}.partial-${process.pid}`;
+  const fd = openSync(tmp, 'w');
   try {
     const w = new FileWriter(fd);
-    writeHeader(w, version, entries, tensors, alignment, fail);
-    for (const t of tensors) {
-      w.bytes(t.data);
+    writeHeader(w, version, entries, tensors, sizes, alignment, fail);
+    tensors.forEach((t, i) => {
+      const data = typeof t.data === 'function' ? t.data() : t.data;
+      if (data.length !== sizes[i])
+        fail(`tensor "${t.name}" has ${data.length} bytes of data but its type and dims need ${sizes[i]}`);
+      w.bytes(data);
       w.pad(alignment);
-    }
+      opts.onTensor?.(i + 1, tensors.length, t.name);
+    });
     w.flush();
+    closeSync(fd);
   } catch (e) {
     closeSync(fd);
-    rmSync(path, { force: true });
+    rmSync(tmp, { force: true });
     throw e;
   }
-  closeSync(fd);
+  renameSync(tmp, path);
 }
 
 type Fail = (problem: string) => never;
@@ -89,8 +101,10 @@ function withAlignment(
   return { entries, alignment };
 }
 
-function checkTensors(tensors: GGUFWriteTensor[], fail: Fail): void {
+/** Validates names, dims and types; returns each tensor's byte size. */
+function checkTensors(tensors: GGUFWriteTensor[], fail: Fail): number[] {
   const names = new Set<string>();
+  const sizes: number[] = [];
   for (const t of tensors) {
     if (names.has(t.name)) fail(`duplicate tensor name "${t.name}"`);
     names.add(t.name);
@@ -102,10 +116,12 @@ function checkTensors(tensors: GGUFWriteTensor[], fail: Fail): void {
     else if (t.dims[0] % info.blockSize !== 0)
       fail(`tensor "${t.name}": row length ${t.dims[0]} is not a multiple of the ${info.name} block size`);
     const nbytes = tensorByteSize(t.type, numElements(t.dims));
-    if (typeof nbytes === 'string') fail(`tensor "${t.name}": ${nbytes}`);
-    if (nbytes !== t.data.length)
+    if (typeof nbytes === 'string') return fail(`tensor "${t.name}": ${nbytes}`);
+    if (typeof t.data !== 'function' && nbytes !== t.data.length)
       fail(`tensor "${t.name}" has ${t.data.length} bytes of data but its type and dims need ${String(nbytes)}`);
+    sizes.push(nbytes);
   }
+  return sizes;
 }
 
 function writeHeader(
@@ -113,6 +129,7 @@ function writeHeader(
   version: number,
   entries: Array<[string, GGUFMetaEntry]>,
   tensors: GGUFWriteTensor[],
+  sizes: number[],
   alignment: number,
   fail: Fail,
 ): void {
@@ -128,14 +145,14 @@ function writeHeader(
     else writeValue(w, e.type, e.value, ctx, fail);
   }
   let offset = 0;
-  for (const t of tensors) {
+  tensors.forEach((t, i) => {
     writeString(w, t.name);
     w.u32(t.dims.length);
     for (const d of t.dims) w.u64(d);
     w.u32(t.type);
     w.u64(offset);
-    offset = alignUp(offset + t.data.length, alignment);
-  }
+    offset = alignUp(offset + sizes[i], alignment);
+  });
   w.pad(alignment);
 }
 
