@@ -5,6 +5,7 @@ import { Phi3Error } from '../errors.js';
 import { runChat } from './chat.js';
 import { addModelOptions, addSamplingOptions, generateOptions, openModel, parseIds, type ModelCliOptions, type SamplingCliOptions } from './common.js';
 import { printInfo } from './info.js';
+import { initCommand } from './init.js';
 
 const program = new Command();
 program
@@ -68,6 +69,8 @@ addModelOptions(
 ).action(async (o: ModelCliOptions & { json?: boolean }) => {
   printInfo(await openModel(o), o.json === true);
 });
+
+program.addCommand(initCommand());
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   // Expected failures (bad files, bad requests) print one clear line; anything else keeps its stack.
