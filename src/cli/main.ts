@@ -6,6 +6,8 @@ import { runChat } from './chat.js';
 import { addModelOptions, addSamplingOptions, generateOptions, openModel, parseIds, type ModelCliOptions, type SamplingCliOptions } from './common.js';
 import { printInfo } from './info.js';
 import { initCommand } from './init.js';
+import { indexCommand } from './index-cmd.js';
+import { serveCommand } from './serve.js';
 
 const program = new Command();
 program
@@ -71,6 +73,8 @@ addModelOptions(
 });
 
 program.addCommand(initCommand());
+program.addCommand(serveCommand());
+program.addCommand(indexCommand());
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   // Expected failures (bad files, bad requests) print one clear line; anything else keeps its stack.

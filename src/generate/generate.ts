@@ -18,6 +18,12 @@ export interface GenerateOptions extends SamplingOptions {
   noStop?: boolean;
   /** Abort generation (Ctrl-C in the chat, a closed HTTP connection). */
   signal?: AbortSignal;
+  /**
+   * Sees each step's raw logits before sampling, with the tokens generated so far, and may return the
+   * row to sample from instead (penalties, logit bias, −Infinity on tokens a grammar forbids). It must
+   * not change the row it is given. The server uses it for logprobs, logit_bias and JSON mode.
+   */
+  processLogits?: (logits: Float32Array, generated: readonly number[]) => Float32Array | void;
 }
 
 export type FinishReason = 'stop' | 'length' | 'context' | 'abort';
@@ -129,7 +135,7 @@ export async function* generate(
       finishReason = 'abort';
       break;
     }
-    const token = sampler.sample(logits, history);
+    const token = sampler.sample(opts.processLogits?.(logits, tokens) ?? logits, history);
     if (stopTokens.has(token)) {
       finishReason = 'stop';
       break;
