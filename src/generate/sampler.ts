@@ -95,40 +95,45 @@ export class Sampler {
     const temperature = o.temperature ?? 0;
     if (temperature === 0) return argmax(row);
 
-    // Candidates sorted by logit, best first; top-k cuts the list before any softmax.
-    let ids = Array.from(row.keys());
-    ids.sort((a, b) => row[b] - row[a] || a - b);
-    if (o.topK && o.topK > 0) ids = ids.slice(0, o.topK);
-    const max = row[ids[0]];
-    let probs = ids.map((id) => Math.exp((row[id] - max) / temperature));
-    const total = probs.reduce((a, b) => a + b, 0);
-    probs = probs.map((p) => p / total);
-
-    let keep = probs.length;
+    // Unnormalised probabilities (the best token has 1). Top-k, top-p and min-p each become a threshold
+    // on them, found on a sorted copy of the values, so no per-token comparator sort of the vocabulary
+    // is needed. Tokens tied at a threshold are all kept.
+    const n = row.length;
+    let max = -Infinity;
+    for (let i = 0; i < n; i++) if (row[i] > max) max = row[i];
+    const p = new Float64Array(n);
+    for (let i = 0; i < n; i++) p[i] = Math.exp((row[i] - max) / temperature);
+    let threshold = 0;
+    const topK = o.topK ?? 0;
     const topP = o.topP ?? 1;
-    if (topP < 1) {
-      let cum = 0;
-      for (let i = 0; i < probs.length; i++) {
-        cum += probs[i];
-        if (cum >= topP) {
-          keep = i + 1;
-          break;
+    const minP = o.minP ?? 0;
+    if ((topK > 0 && topK < n) || topP < 1) {
+      const sorted = Float64Array.from(p).sort(); // ascending
+      if (topK > 0 && topK < n) threshold = sorted[n - topK];
+      if (topP < 1) {
+        let kept = 0;
+        for (let i = n - 1; i >= 0 && sorted[i] >= threshold; i--) kept += sorted[i];
+        let cum = 0;
+        for (let i = n - 1; i >= 0; i--) {
+          cum += sorted[i];
+          if (cum >= topP * kept) {
+            threshold = Math.max(threshold, sorted[i]);
+            break;
+          }
         }
       }
     }
-    const minP = o.minP ?? 0;
-    if (minP > 0) {
-      let i = 1;
-      while (i < keep && probs[i] >= minP * probs[0]) i++;
-      keep = i;
-    }
-    const kept = probs.slice(0, keep);
-    const sum = kept.reduce((a, b) => a + b, 0);
+    if (minP > 0) threshold = Math.max(threshold, minP);
+    let sum = 0;
+    for (let i = 0; i < n; i++) if (p[i] >= threshold) sum += p[i];
     let r = this.rng.next() * sum;
-    for (let i = 0; i < keep; i++) {
-      r -= kept[i];
-      if (r < 0) return ids[i];
+    let last = 0;
+    for (let i = 0; i < n; i++) {
+      if (p[i] < threshold) continue;
+      last = i;
+      r -= p[i];
+      if (r < 0) return i;
     }
-    return ids[keep - 1];
+    return last;
   }
 }
