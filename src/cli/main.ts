@@ -6,6 +6,7 @@ import { runChat } from './chat.js';
 import { addModelOptions, addSamplingOptions, generateOptions, openModel, parseIds, type ModelCliOptions, type SamplingCliOptions } from './common.js';
 import { printInfo } from './info.js';
 import { initCommand } from './init.js';
+import { dataCommand } from './data.js';
 import { indexCommand } from './index-cmd.js';
 import { serveCommand } from './serve.js';
 
@@ -73,6 +74,7 @@ addModelOptions(
 });
 
 program.addCommand(initCommand());
+program.addCommand(dataCommand());
 program.addCommand(serveCommand());
 program.addCommand(indexCommand());
 
