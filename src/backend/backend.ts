@@ -4,6 +4,7 @@
 //
 // Conventions: activations are row-major Float32Arrays of `nTokens` rows; a weight Tensor has ggml
 // dims [cols, rows] and may be quantized (the backend dequantizes per block inside its kernel).
+import type { BlockSparseLayout } from '../model/blocksparse.js';
 import type { Tensor } from '../model/tensor.js';
 
 /** Precomputed RoPE angles for one forward call: cos/sin[pos_index][rotaryDim/2], already scaled. */
@@ -50,4 +51,26 @@ export interface Backend {
   attention(out: Float32Array, q: Float32Array, qRowStride: number, kv: KVLayer, shape: AttentionShape): void;
   /** out[t, i] = silu(gu[t, i]) · gu[t, ff + i]: SwiGLU on the fused gate|up rows (gate first). */
   swiglu(out: Float32Array, gateUp: Float32Array, nTokens: number, ff: number): void;
+  /**
+   * Optional: memory the backend's kernels read in place (WASM linear memory). Loaders read weights into
+   * it and the KV cache lives in it; release() gives it back. Absent = ordinary JS memory.
+   */
+  readonly allocate?: (bytes: number) => Uint8Array;
+  release?(view: ArrayBufferView): void;
+
+  // --- Phi-3-small ops. Optional: the model falls back to ref/small.ts for any a backend lacks. ---
+  /** y = (x − mean) / sqrt(var + eps) · weight + bias per row of `dim` floats (biased variance). */
+  layernorm?(y: Float32Array, x: Float32Array, weight: Float32Array, bias: Float32Array, eps: number, nTokens: number, dim: number): void;
+  /** y[t, i] += bias[i] for each of nTokens rows of `dim` floats. */
+  addBias?(y: Float32Array, bias: Float32Array, nTokens: number, dim: number): void;
+  /**
+   * GeGeLU on interleaved columns: a = x[t, 2i] (gelu), b = x[t, 2i+1] (linear); with limit > 0,
+   * a = min(a, limit), b = clamp(b, −limit, limit) (±inf kept); out[t, i] = a·σ(1.702a) · (b + 1).
+   */
+  gegelu?(out: Float32Array, x: Float32Array, nTokens: number, ff: number, limit: number): void;
+  /**
+   * attention() restricted to a blocksparse layout: query head h at position p reads only the key blocks
+   * keyBlocks(layout, h, floor(p / blockSize)), causally. Must visit only those blocks (cost ∝ layout).
+   */
+  blocksparseAttention?(out: Float32Array, q: Float32Array, qRowStride: number, kv: KVLayer, shape: AttentionShape, layout: BlockSparseLayout): void;
 }

@@ -7,10 +7,13 @@ import { InvalidArgumentError, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { loadModel, type LoadOptions, type Phi3 } from '../phi3.js';
 import type { RopeFactorMode } from '../model/rope.js';
+import { selectBackend } from '../backend/select.js';
 import type { GenerateOptions } from '../generate/generate.js';
 
 /** The model shipped inside the package (see models/README.md), used when --model is not given. */
-export const DEFAULT_MODEL = resolve(dirname(fileURLToPath(import.meta.url)), '../../models/phi3-tiny.gguf');
+export const DEFAULT_MODEL = resolve(dirname(fileURLToPath(import.meta.url)), '../../models/phi3-chat.gguf');
+/** The embedded file carrying the full 32064-token Phi-3 vocabulary (`phi3 init`'s default vocabulary). */
+export const PHI3_VOCAB_MODEL = resolve(dirname(fileURLToPath(import.meta.url)), '../../models/phi3-tiny.gguf');
 
 export function intArg(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (v: string): number => {
@@ -32,14 +35,16 @@ export function floatArg(min: number, max = Infinity) {
 
 export function addModelOptions(cmd: Command): Command {
   return cmd
-    .option('-m, --model <path>', 'GGUF file or Hugging Face folder (default: the embedded tiny model)')
+    .option('-m, --model <path>', 'GGUF file or Hugging Face folder (default: the embedded tiny chat model, models/phi3-chat.gguf)')
     .option('--tokenizer <path>', 'tokenizer.json (or its folder) for a Hugging Face folder that lacks one')
     .option('-c, --context <n>', 'context size in tokens (default: the model\'s)', intArg(1))
     .option(
       '--rope-factors <mode>',
       'LongRoPE factor choice: dynamic (Hugging Face: long past the original context), context (llama.cpp: long if --context exceeds it), short, long',
       'dynamic',
-    );
+    )
+    .option('--backend <name>', 'compute backend: wasm (SIMD kernels on worker threads) or ref (plain TypeScript reference)', 'wasm')
+    .option('--threads <n>', 'threads for the wasm backend (default: available cores)', intArg(1, 256));
 }
 
 export function addSamplingOptions(cmd: Command): Command {
@@ -60,6 +65,8 @@ export interface ModelCliOptions {
   tokenizer?: string;
   context?: number;
   ropeFactors: string;
+  backend?: string;
+  threads?: number;
 }
 
 export async function openModel(o: ModelCliOptions): Promise<Phi3> {
@@ -75,6 +82,7 @@ export async function openModel(o: ModelCliOptions): Promise<Phi3> {
     tokenizer: o.tokenizer,
     contextSize: o.context,
     ropeFactors: o.ropeFactors as RopeFactorMode,
+    backend: selectBackend(o.backend, o.threads),
     onProgress: (done, total) => {
       if (!bar) return;
       if (!started) bar.start(total, 0);

@@ -10,7 +10,7 @@
 import type { Backend } from '../backend/backend.js';
 import { RequestError } from '../errors.js';
 import type { Phi3Config } from './config.js';
-import { KVCache } from './kv-cache.js';
+import { KVCache, kvMemory } from './kv-cache.js';
 import { chooseFactorSet, ropeAngles, type RopeFactorMode } from './rope.js';
 import type { Phi3Weights } from './weights.js';
 
@@ -49,7 +49,7 @@ export class Phi3Model {
 
   newCache(): KVCache {
     const c = this.config;
-    return new KVCache(c.numLayers, c.numKvHeads * c.headDim, this.contextSize);
+    return new KVCache(c.numLayers, c.numKvHeads * c.headDim, this.contextSize, kvMemory(this.backend));
   }
 
   /**

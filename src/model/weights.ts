@@ -29,6 +29,8 @@ export interface TensorSource {
   has(name: string): boolean;
   /** Reads (once) and returns the tensor; throws FormatError if absent. */
   get(name: string): Tensor;
+  /** Where get() puts tensor bytes (a backend's memory, e.g. WASM), instead of a fresh Uint8Array. */
+  allocate?: (bytes: number) => Uint8Array;
 }
 
 /** Hugging Face Phi3ForCausalLM names → GGUF names (llama.cpp gguf-py tensor_mapping). */

@@ -1,0 +1,405 @@
+// The WASM backend: the Backend interface (../backend.ts) over C kernels compiled to WebAssembly SIMD
+// (kernels/, built by kernels/build.sh), run on worker threads sharing one memory (pool.ts, arena.ts).
+// The relaxed-SIMD build is used where the engine supports it (enabled on Node 20 by setting V8's flag
+// at run time before the first compile) and passes a known-answer self-test, otherwise the SIMD128
+// build. Weights and the KV cache are allocated in WASM memory through allocate(), so they are read
+// straight from the file to where the kernels use them, in ggml's block layout (no repacking);
+// tensors that live elsewhere are copied in once (cached per buffer). Activations passed as plain
+// Float32Arrays are copied in and out (small next to the weights). A model larger than one 4 GiB
+// memory spreads over several (Shard below). Weight types without a kernel fall back to the reference
+// backend. Tested op by op against ../ref in test/wasm-parity.test.ts, and end to end on the reference
+// models (also spread over several small memories).
+import { readFileSync, existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import type { AttentionShape, Backend, KVLayer, RopeAngles } from '../backend.js';
+import { refBackend } from '../ref/index.js';
+import type { Tensor } from '../../model/tensor.js';
+import { GGMLType, typeInfo } from '../../quant/types.js';
+import { quantizeRow } from '../../quant/index.js';
+import { Phi3Error } from '../../errors.js';
+import { Arena } from './arena.js';
+import { ThreadPool } from './pool.js';
+
+const OP_MATMUL = 1;
+const OP_RMSNORM = 2;
+const OP_ROPE = 3;
+const OP_SWIGLU = 4;
+const OP_ATTENTION = 5;
+
+const Q8_BLOCK = 40; // per 32 activations: 32 × i8, f32 d, f32 d·Σq (kernels/common.h)
+const Q8K_BLOCK = 292; // bq8k: f32 d, 16 × i16 sums, 256 × i8
+const Q32 = new Set<GGMLType>([GGMLType.Q4_0, GGMLType.Q8_0]);
+const QK = new Set<GGMLType>([GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K]);
+const FLOAT = new Set<GGMLType>([GGMLType.F32, GGMLType.F16, GGMLType.BF16]);
+/** Below this many elements an element-wise op runs on the calling thread alone. */
+const SMALL = 1 << 15;
+
+export type SimdFlavor = 'relaxed' | 'simd128';
+
+export interface WasmBackendOptions {
+  /** Threads including the calling one (default: available cores). */
+  threads?: number;
+  /** Force a kernel build (default: relaxed where supported). */
+  simd?: SimdFlavor;
+  /** Largest size of one WASM memory (default and maximum 4 GiB, wasm32's limit); tests use less. */
+  memoryBytes?: number;
+}
+
+/**
+ * One WebAssembly.Memory with its threads and scratch buffers. A model larger than one memory (phi-3-
+ * medium at 4 bits, ~8 GB) is spread over several: allocate() fills them in order (so whole layers land
+ * together, as they are loaded in order) and every op runs in the memory that holds its weights (matmul)
+ * or its KV cache (attention); activations are copied in, as they are for a single memory.
+ */
+interface Shard {
+  arena: Arena;
+  pool: ThreadPool;
+  slots: Map<string, { ptr: number; bytes: number }>;
+}
+
+function wasmPath(file: string): string {
+  // src/backend/wasm/ when run from source; dist/backend/wasm/ → the shipped src/ copy when built.
+  const here = new URL(`./${file}`, import.meta.url);
+  const fromDist = new URL(`../../../src/backend/wasm/${file}`, import.meta.url);
+  for (const u of [here, fromDist]) if (existsSync(fileURLToPath(u))) return fileURLToPath(u);
+  throw new Phi3Error(`WASM kernels ${file} not found next to ${fileURLToPath(import.meta.url)}; run npm run build:wasm`);
+}
+
+let relaxedSupport: boolean | undefined;
+/** Whether this engine runs relaxed SIMD; on Node 20 it is behind a V8 flag, which we set if needed. */
+export function relaxedSimdSupported(): boolean {
+  if (relaxedSupport !== undefined) return relaxedSupport;
+  const bytes = readFileSync(wasmPath('kernels-relaxed.wasm'));
+  relaxedSupport = WebAssembly.validate(bytes);
+  if (!relaxedSupport) {
+    try {
+      setFlagsFromString('--experimental-wasm-relaxed-simd');
+      // Node 20's baseline compiler (Liftoff) miscompiles relaxed_dot_i8x16_i7x16_add with a memory
+      // operand; compile with the optimizing compiler only (this process's later modules too).
+      setFlagsFromString('--no-liftoff');
+      relaxedSupport = WebAssembly.validate(bytes);
+    } catch {
+      relaxedSupport = false;
+    }
+  }
+  return relaxedSupport;
+}
+
+function sharedMemorySupported(): boolean {
+  try {
+    return typeof SharedArrayBuffer === 'function' && new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }).buffer instanceof SharedArrayBuffer;
+  } catch {
+    return false;
+  }
+}
+
+const modules = new Map<SimdFlavor, WebAssembly.Module>();
+function kernelModule(flavor: SimdFlavor): WebAssembly.Module {
+  let m = modules.get(flavor);
+  if (!m) {
+    m = new WebAssembly.Module(readFileSync(wasmPath(flavor === 'relaxed' ? 'kernels-relaxed.wasm' : 'kernels-simd128.wasm')));
+    modules.set(flavor, m);
+  }
+  return m;
+}
+
+export class WasmBackend implements Backend {
+  readonly name: string;
+  simd: SimdFlavor;
+  threads: number;
+  /** The memories in use: shards[0] always exists; more are opened when it is full. */
+  readonly shards: Shard[] = [];
+  /** The shard the current op runs in (see use()). */
+  arena!: Arena;
+  private pool!: ThreadPool;
+  private slots!: Map<string, { ptr: number; bytes: number }>;
+  private readonly memoryBytes: number | undefined;
+  private readonly requestedThreads: number;
+  /** Tensors uploaded from outside WASM memory, by their data buffer view. */
+  private readonly uploaded = new WeakMap<Uint8Array, { shard: Shard; ptr: number }>();
+  private readonly finalizer = new FinalizationRegistry<{ shard: Shard; ptr: number }>(({ shard, ptr }) => shard.arena.release(ptr));
+
+  constructor(opts: WasmBackendOptions = {}) {
+    const threads = opts.threads ?? availableParallelism();
+    if (!Number.isInteger(threads) || threads < 1) throw new Phi3Error(`threads must be a positive integer, got ${threads}`);
+    this.simd = opts.simd ?? (relaxedSimdSupported() ? 'relaxed' : 'simd128');
+    if (this.simd === 'relaxed' && !relaxedSimdSupported()) throw new Phi3Error('relaxed SIMD is not supported by this JavaScript engine');
+    this.memoryBytes = opts.memoryBytes;
+    this.requestedThreads = threads;
+    this.use(this.openShard());
+    this.threads = this.pool.nThreads;
+    if (this.simd === 'relaxed' && opts.simd === undefined && !this.selfTest()) {
+      // An engine whose relaxed SIMD computes wrong answers: use the plain SIMD128 build instead.
+      this.pool.close();
+      this.shards.length = 0;
+      this.simd = 'simd128';
+      this.use(this.openShard());
+    }
+    this.threads = this.pool.nThreads;
+    this.name = `wasm-${this.simd}×${this.threads}`;
+  }
+
+  /**
+   * Per-op wall time, when profiling is on (`phi3 bench --profile`): op name (matmul split by weight
+   * type) → calls, milliseconds, weight bytes read.
+   */
+  profile: Map<string, { calls: number; ms: number; bytes: number }> | undefined;
+
+  private note(op: string, t0: number, bytes = 0): void {
+    const p = this.profile!.get(op) ?? { calls: 0, ms: 0, bytes: 0 };
+    p.calls++;
+    p.ms += performance.now() - t0;
+    p.bytes += bytes;
+    this.profile!.set(op, p);
+  }
+
+  /** A known-answer check of the int8 dot kernels (Q4_0 and Q6_K rows against the reference). */
+  private selfTest(): boolean {
+    for (const type of [GGMLType.Q4_0, GGMLType.Q6_K]) {
+      const k = 256;
+      const w = new Float32Array(k * 2);
+      const x = new Float32Array(k);
+      for (let i = 0; i < w.length; i++) w[i] = Math.sin(i * 0.7) * (1 + (i % 5));
+      for (let i = 0; i < k; i++) x[i] = Math.cos(i * 1.3) * (i % 3 ? 1 : -2);
+      const t: Tensor = { name: 'selftest', type, dims: [k, 2], data: quantizeRow(type, w, w.length) };
+      const ref = new Float32Array(2);
+      const y = new Float32Array(2);
+      refBackend.matmul(ref, x, t, 1);
+      this.matmul(y, x, t, 1);
+      // 8-bit activations err by ≤ 1/254 of max|x| per element; a broken kernel errs by far more
+      for (let r = 0; r < 2; r++) {
+        let mag = 0;
+        for (let i = 0; i < k; i++) mag += Math.abs(w[r * k + i] * x[i]);
+        if (!(Math.abs(y[r] - ref[r]) <= 0.005 * mag)) return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Bytes in WASM memory (64-byte aligned) for weights or caches that kernels read in place. Only with
+   * shared memory: an unshared memory detaches its views when it grows.
+   */
+  get allocate(): ((bytes: number) => Uint8Array) | undefined {
+    if (!this.shards[0].arena.shared) return undefined;
+    return (bytes: number) => {
+      const { shard, ptr } = this.place(bytes);
+      return shard.arena.u8(ptr, bytes);
+    };
+  }
+
+  /** Returns memory from allocate() (or a view starting where it starts) to the allocator. */
+  release(view: ArrayBufferView): void {
+    this.shards.find((s) => s.arena.owns(view))?.arena.release(view.byteOffset);
+  }
+
+  dispose(): void {
+    for (const s of this.shards) s.pool.close();
+  }
+
+  private openShard(): Shard {
+    const arena = new Arena(sharedMemorySupported(), this.memoryBytes);
+    const shard = { arena, pool: new ThreadPool(kernelModule(this.simd), arena, this.requestedThreads), slots: new Map() };
+    this.shards.push(shard);
+    return shard;
+  }
+
+  /** Room for `bytes` in the first memory that has it, opening a new memory when none has. */
+  private place(bytes: number): { shard: Shard; ptr: number } {
+    for (const shard of this.shards) {
+      const ptr = shard.arena.tryAlloc(bytes);
+      if (ptr >= 0) return { shard, ptr };
+    }
+    const shard = this.openShard();
+    return { shard, ptr: shard.arena.alloc(bytes) };
+  }
+
+  /** Makes `shard` the memory the next kernels run in. */
+  private use(shard: Shard): void {
+    this.arena = shard.arena;
+    this.pool = shard.pool;
+    this.slots = shard.slots;
+  }
+
+  private shardOf(view: ArrayBufferView): Shard | undefined {
+    return this.shards.find((s) => s.arena.owns(view));
+  }
+
+  // --- helpers -------------------------------------------------------------------------------------
+
+  private slot(name: string, bytes: number): number {
+    const s = this.slots.get(name);
+    if (s && s.bytes >= bytes) return s.ptr;
+    if (s) this.arena.release(s.ptr);
+    const size = Math.max(bytes, (s?.bytes ?? 0) * 2, 4096);
+    const ptr = this.arena.alloc(size);
+    this.slots.set(name, { ptr, bytes: size });
+    return ptr;
+  }
+
+  /** Address of `n` floats of `a` in WASM memory: in place when `a` lives there, else copied to a slot. */
+  private input(name: string, a: Float32Array, n: number): number {
+    if (this.arena.owns(a)) return a.byteOffset;
+    const ptr = this.slot(name, n * 4);
+    this.arena.f32(ptr, n).set(a.subarray(0, n));
+    return ptr;
+  }
+
+  private output(name: string, a: Float32Array, n: number): number {
+    return this.arena.owns(a) ? a.byteOffset : this.slot(name, n * 4);
+  }
+
+  private copyOut(ptr: number, a: Float32Array, n: number): void {
+    if (!this.arena.owns(a)) a.set(this.arena.f32(ptr, n));
+  }
+
+  /** Switches to the memory holding `t` (uploading it once if it lives in JS memory); its address. */
+  private useTensor(t: Tensor): number {
+    const own = this.shardOf(t.data);
+    if (own) {
+      this.use(own);
+      return t.data.byteOffset;
+    }
+    let up = this.uploaded.get(t.data);
+    if (up === undefined) {
+      up = this.place(t.data.length);
+      up.shard.arena.u8(up.ptr, t.data.length).set(t.data);
+      this.uploaded.set(t.data, up);
+      this.finalizer.register(t.data, up);
+    }
+    this.use(up.shard);
+    return up.ptr;
+  }
+
+  // --- Backend ---------------------------------------------------------------------------------------
+
+  matmul(y: Float32Array, x: Float32Array, w: Tensor, nTokens: number): void {
+    if (!this.profile) return this.matmulImpl(y, x, w, nTokens);
+    const t0 = performance.now();
+    this.matmulImpl(y, x, w, nTokens);
+    this.note(`matmul ${typeInfo(w.type)?.name ?? w.type}${nTokens > 1 ? ' (batch)' : ''}`, t0, w.data.length);
+  }
+
+  private matmulImpl(y: Float32Array, x: Float32Array, w: Tensor, nTokens: number): void {
+    const info = typeInfo(w.type);
+    const k = w.dims[0];
+    const rows = w.dims[1] ?? 1;
+    const quant32 = Q32.has(w.type) && k % 32 === 0;
+    const quantK = QK.has(w.type) && k % 256 === 0;
+    if (!info || !(quant32 || quantK || FLOAT.has(w.type))) return refBackend.matmul(y, x, w, nTokens);
+    const rowBytes = (k / info.blockSize) * info.typeSize;
+    const wPtr = this.useTensor(w);
+    const xPtr = this.input('x', x, nTokens * k);
+    let act = xPtr;
+    let stride = k * 4;
+    if (quant32) {
+      stride = (k / 32) * Q8_BLOCK;
+      act = this.slot('xq', stride * nTokens);
+      this.pool.exports.quantize_q8(xPtr, act, k, nTokens);
+    } else if (quantK) {
+      stride = (k / 256) * Q8K_BLOCK;
+      act = this.slot('xq', stride * nTokens);
+      this.pool.exports.quantize_q8k(xPtr, act, k, nTokens);
+    }
+    const yPtr = this.output('y', y, nTokens * rows);
+    // Chunks small enough that their weights stay in L2 while every token passes over them, and
+    // enough of them (8 per thread) that threads finishing early even out the load.
+    const chunk = Math.max(1, Math.min(Math.ceil(rows / (this.threads * 8)), Math.floor(262144 / rowBytes)));
+    this.pool.run(OP_MATMUL, [w.type, wPtr, rowBytes, rows, k, act, stride, nTokens, yPtr], [], rows, chunk, rows * nTokens * k >= SMALL);
+    this.copyOut(yPtr, y, nTokens * rows);
+  }
+
+  embed(y: Float32Array, table: Tensor, ids: ArrayLike<number>): void {
+    refBackend.embed(y, table, ids);
+  }
+
+  rmsnorm(y: Float32Array, x: Float32Array, weight: Float32Array, eps: number, nTokens: number, dim: number): void {
+    if (!this.profile) return this.rmsnormImpl(y, x, weight, eps, nTokens, dim);
+    const t0 = performance.now();
+    this.rmsnormImpl(y, x, weight, eps, nTokens, dim);
+    this.note('rmsnorm', t0);
+  }
+
+  private rmsnormImpl(y: Float32Array, x: Float32Array, weight: Float32Array, eps: number, nTokens: number, dim: number): void {
+    this.use(this.shards[0]);
+    const n = nTokens * dim;
+    const xPtr = this.input('x', x, n);
+    const wPtr = this.input('w', weight, dim);
+    const yPtr = this.output('y', y, n);
+    this.pool.run(OP_RMSNORM, [yPtr, xPtr, wPtr, nTokens, dim], [eps], nTokens, Math.ceil(nTokens / (4 * this.threads)), n >= SMALL);
+    this.copyOut(yPtr, y, n);
+  }
+
+  rope(x: Float32Array, nTokens: number, rowStride: number, offset: number, nHeads: number, headDim: number, angles: RopeAngles): void {
+    if (!this.profile) return this.ropeImpl(x, nTokens, rowStride, offset, nHeads, headDim, angles);
+    const t0 = performance.now();
+    this.ropeImpl(x, nTokens, rowStride, offset, nHeads, headDim, angles);
+    this.note('rope', t0);
+  }
+
+  private ropeImpl(x: Float32Array, nTokens: number, rowStride: number, offset: number, nHeads: number, headDim: number, angles: RopeAngles): void {
+    this.use(this.shards[0]);
+    const n = nTokens * rowStride;
+    const xPtr = this.input('x', x, n);
+    const half = angles.half;
+    const cPtr = this.input('cos', angles.cos, nTokens * half);
+    const sPtr = this.input('sin', angles.sin, nTokens * half);
+    this.pool.run(OP_ROPE, [xPtr, nTokens, rowStride, offset, nHeads, headDim, cPtr, sPtr, half], [], nTokens, Math.ceil(nTokens / (4 * this.threads)), n >= SMALL);
+    this.copyOut(xPtr, x, n);
+  }
+
+  attention(out: Float32Array, q: Float32Array, qRowStride: number, kv: KVLayer, s: AttentionShape): void {
+    if (!this.profile) return this.attentionImpl(out, q, qRowStride, kv, s);
+    const t0 = performance.now();
+    this.attentionImpl(out, q, qRowStride, kv, s);
+    this.note('attention', t0);
+  }
+
+  private attentionImpl(out: Float32Array, q: Float32Array, qRowStride: number, kv: KVLayer, s: AttentionShape): void {
+    const { nTokens, startPos, numHeads, numKvHeads, headDim } = s;
+    const positions = startPos + nTokens;
+    const kvN = positions * numKvHeads * headDim;
+    if (kv.k.length < kvN || kv.v.length < kvN) throw new Phi3Error(`KV cache holds fewer than ${positions} positions`);
+    this.use(this.shardOf(kv.k) ?? this.shards[0]);
+    const qPtr = this.input('q', q, nTokens * qRowStride);
+    const kPtr = this.input('k', kv.k, kvN);
+    const vPtr = this.input('v', kv.v, kvN);
+    const nOut = nTokens * numHeads * headDim;
+    const oPtr = this.output('att', out, nOut);
+    const stride = Math.ceil((positions + headDim) / 4) * 4;
+    const scratch = this.slot('scores', stride * 4 * this.threads);
+    const work = nTokens * numHeads * positions * headDim;
+    this.pool.run(
+      OP_ATTENTION,
+      [oPtr, qPtr, qRowStride, kPtr, vPtr, nTokens, startPos, numHeads, numKvHeads, headDim, s.window, scratch, stride],
+      [s.scale],
+      nTokens * numHeads,
+      Math.ceil((nTokens * numHeads) / (8 * this.threads)),
+      // waking workers costs tens of µs: only worth it past ~1M multiply-adds (long contexts, prefill)
+      work >= 1 << 20,
+    );
+    this.copyOut(oPtr, out, nOut);
+  }
+
+  swiglu(out: Float32Array, gateUp: Float32Array, nTokens: number, ff: number): void {
+    if (!this.profile) return this.swigluImpl(out, gateUp, nTokens, ff);
+    const t0 = performance.now();
+    this.swigluImpl(out, gateUp, nTokens, ff);
+    this.note('swiglu', t0);
+  }
+
+  private swigluImpl(out: Float32Array, gateUp: Float32Array, nTokens: number, ff: number): void {
+    this.use(this.shards[0]);
+    const guPtr = this.input('gu', gateUp, nTokens * 2 * ff);
+    const oPtr = this.output('y', out, nTokens * ff);
+    this.pool.run(OP_SWIGLU, [oPtr, guPtr, nTokens, ff], [], nTokens * ff, 4096, nTokens * ff >= SMALL);
+    this.copyOut(oPtr, out, nTokens * ff);
+  }
+}
+
+/** A WASM backend with `threads` threads (default: available cores). */
+export function createWasmBackend(opts: WasmBackendOptions = {}): WasmBackend {
+  return new WasmBackend(opts);
+}
