@@ -6,7 +6,12 @@ import { join } from 'node:path';
 import { FormatError, Phi3Error } from './errors.js';
 import { readGGUF, readTensorData, type GGUFFile, type GGUFTensorInfo } from './formats/gguf.js';
 import { openSafetensorsDir, readSafetensorsData, toTensor, type SafetensorsTensorInfo } from './formats/safetensors.js';
-import { configFromGGUF, configFromHF, type Phi3Config } from './model/config.js';
+import { configFromGGUF, configFromHF } from './model/config.js';
+import { configFromHFSmall, isPhi3SmallJson } from './model/config-small.js';
+import type { ModelConfig } from './model/causal-lm.js';
+import { hfSmallToGGUFName } from './model/weights-small.js';
+import { configFromSmallGGUF, PHI3SMALL_ARCH } from './formats/phi3small-gguf.js';
+import { TiktokenTokenizer } from './tokenizer/tiktoken.js';
 import type { Tensor } from './model/tensor.js';
 import { hfToGGUFName, type TensorSource } from './model/weights.js';
 import { dequantizeRow } from './quant/index.js';
@@ -17,7 +22,7 @@ import type { Tokenizer } from './tokenizer/tokenizer.js';
 export interface ModelFiles {
   format: 'gguf' | 'hf';
   path: string;
-  config: Phi3Config;
+  config: ModelConfig;
   tensors: TensorSource;
   tokenizer: Tokenizer;
   /** Jinja chat template carried by the model, if any. */
@@ -50,6 +55,7 @@ function readJsonFile(path: string): Record<string, unknown> {
 }
 
 class GGUFSource implements TensorSource {
+  allocate?: (bytes: number) => Uint8Array;
   private readonly byName = new Map<string, GGUFTensorInfo>();
   constructor(readonly file: GGUFFile) {
     for (const t of file.tensors) this.byName.set(t.name, t);
@@ -63,19 +69,21 @@ class GGUFSource implements TensorSource {
   get(name: string): Tensor {
     const info = this.byName.get(name);
     if (!info) throw new FormatError(this.path, `missing tensor ${name}`);
-    return { name, type: info.type, dims: info.dims, data: readTensorData(this.file, info) };
+    return { name, type: info.type, dims: info.dims, data: readTensorData(this.file, info, this.allocate?.(info.nbytes)) };
   }
 }
 
 class SafetensorsSource implements TensorSource {
+  allocate?: (bytes: number) => Uint8Array;
   /** GGUF name → safetensors entry */
   private readonly byName = new Map<string, SafetensorsTensorInfo>();
   constructor(
     readonly path: string,
     tensors: Map<string, SafetensorsTensorInfo>,
+    toName: (hf: string) => string | undefined = hfToGGUFName,
   ) {
     for (const [hf, info] of tensors) {
-      const name = hfToGGUFName(hf);
+      const name = toName(hf);
       if (name) this.byName.set(name, info);
     }
   }
@@ -85,7 +93,7 @@ class SafetensorsSource implements TensorSource {
   get(name: string): Tensor {
     const info = this.byName.get(name);
     if (!info) throw new FormatError(this.path, `missing tensor for ${name}`);
-    return { ...toTensor(info, readSafetensorsData(info)), name };
+    return { ...toTensor(info, readSafetensorsData(info, this.allocate?.(info.nbytes))), name };
   }
 }
 
@@ -108,8 +116,9 @@ export function openGGUF(path: string): ModelFiles {
   const file = readGGUF(path);
   const src = new GGUFSource(file);
   const get = (key: string) => file.get(key);
-  const config = configFromGGUF(get, path, ropeFactorsFromGGUF(src));
-  const tokenizer = SpmTokenizer.fromGGUFMetadata(get, path);
+  const small = get('general.architecture') === PHI3SMALL_ARCH;
+  const config = small ? configFromSmallGGUF(get, path, ropeFactorsFromGGUF(src)) : configFromGGUF(get, path, ropeFactorsFromGGUF(src));
+  const tokenizer = small ? TiktokenTokenizer.fromGGUFMetadata(get, path) : SpmTokenizer.fromGGUFMetadata(get, path);
   const template = file.get('tokenizer.chat_template');
   const tensorTypes = new Map<string, string>();
   let weightBytes = 0;
@@ -152,6 +161,7 @@ export function openHFFolder(dir: string, opts: OpenOptions = {}): ModelFiles {
   const configPath = join(dir, 'config.json');
   if (!existsSync(configPath)) throw new FormatError(dir, 'not a Hugging Face model folder: config.json is missing');
   const cfgJson = readJsonFile(configPath);
+  if (isPhi3SmallJson(cfgJson)) return openHFSmallFolder(dir, cfgJson, configPath, opts);
   const config = configFromHF(cfgJson, configPath);
   const { tensors } = openSafetensorsDir(dir);
   const { tok, cfg } = findTokenizer(dir, opts.tokenizer);
@@ -174,6 +184,41 @@ export function openHFFolder(dir: string, opts: OpenOptions = {}): ModelFiles {
     chatTemplate: typeof tokCfg?.chat_template === 'string' ? tokCfg.chat_template : undefined,
     bosToken: special(tokCfg?.bos_token),
     eosToken: special(tokCfg?.eos_token),
+    tensorTypes,
+    weightBytes,
+    name: typeof cfgJson._name_or_path === 'string' ? cfgJson._name_or_path : undefined,
+  };
+}
+
+/**
+ * A Phi-3-small folder: config.json, *.safetensors and the tiktoken ranks (cl100k_base.tiktoken, as the
+ * HF repo ships it, or --tokenizer FILE|FOLDER); chat template from tokenizer_config.json if present.
+ */
+function openHFSmallFolder(dir: string, cfgJson: Record<string, unknown>, configPath: string, opts: OpenOptions): ModelFiles {
+  const config = configFromHFSmall(cfgJson, configPath);
+  const { tensors } = openSafetensorsDir(dir);
+  const where = opts.tokenizer ?? dir;
+  const tikPath = existsSync(where) && statSync(where).isDirectory() ? join(where, 'cl100k_base.tiktoken') : where;
+  if (!existsSync(tikPath))
+    throw new FormatError(dir, `no tiktoken ranks at ${tikPath}; pass --tokenizer PATH (cl100k_base.tiktoken or its folder)`);
+  const tokenizer = TiktokenTokenizer.fromTiktokenFile(tikPath, config.vocabSize);
+  const cfgFile = join(dir, 'tokenizer_config.json');
+  const tokCfg = existsSync(cfgFile) ? readJsonFile(cfgFile) : undefined;
+  const tensorTypes = new Map<string, string>();
+  let weightBytes = 0;
+  for (const [name, info] of tensors) {
+    tensorTypes.set(name, info.dtype);
+    weightBytes += info.nbytes;
+  }
+  return {
+    format: 'hf',
+    path: dir,
+    config,
+    tensors: new SafetensorsSource(dir, tensors, hfSmallToGGUFName),
+    tokenizer,
+    chatTemplate: typeof tokCfg?.chat_template === 'string' ? tokCfg.chat_template : undefined,
+    bosToken: '<|endoftext|>',
+    eosToken: '<|endoftext|>',
     tensorTypes,
     weightBytes,
     name: typeof cfgJson._name_or_path === 'string' ? cfgJson._name_or_path : undefined,

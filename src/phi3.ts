@@ -2,14 +2,18 @@
 // part of the project uses — forward, generate, chat — over the one generation loop.
 import type { Backend } from './backend/backend.js';
 import { refBackend } from './backend/ref/index.js';
-import { ChatTemplate, PHI3_TEMPLATE, validateMessages, type ChatMessage } from './chat/template.js';
+import { ChatTemplate, PHI3_SMALL_TEMPLATE, PHI3_TEMPLATE, validateMessages, type ChatMessage } from './chat/template.js';
 import { RequestError } from './errors.js';
 import { generate, type GeneratedPiece, type GenerateOptions, type GenerationResult } from './generate/generate.js';
 import { openModelFiles, type ModelFiles, type OpenOptions } from './load.js';
-import { parameterCount, type Phi3Config } from './model/config.js';
+import { parameterCount } from './model/config.js';
+import type { CausalLM, ModelConfig } from './model/causal-lm.js';
+import { smallParameterCount } from './model/config-small.js';
 import type { KVCache } from './model/kv-cache.js';
 import { Phi3Model, type ModelOptions } from './model/phi3.js';
+import { Phi3SmallModel } from './model/phi3-small.js';
 import { loadWeights } from './model/weights.js';
+import { loadSmallWeights } from './model/weights-small.js';
 import type { Tokenizer } from './tokenizer/tokenizer.js';
 
 export interface LoadOptions extends OpenOptions, ModelOptions {
@@ -25,12 +29,12 @@ export interface ModelInfo {
   name?: string;
   architecture: string;
   parameters: number;
-  config: Phi3Config;
+  config: ModelConfig;
   tensorTypes: Record<string, number>;
   contextSize: number;
   ropeScaling: string;
   chatTemplate: string;
-  chatTemplateSource: 'model' | 'built-in Phi-3';
+  chatTemplateSource: 'model' | 'built-in Phi-3' | 'built-in Phi-3-small';
   weightBytes: number;
   /** f32 KV cache bytes at the full context size. */
   kvCacheBytes: number;
@@ -59,7 +63,7 @@ export class Session {
 }
 
 export class Phi3 {
-  readonly config: Phi3Config;
+  readonly config: ModelConfig;
   readonly tokenizer: Tokenizer;
   readonly template: ChatTemplate;
   /** End-of-generation ids: the config's eos plus Phi-3's <|end|>, <|endoftext|>, <|assistant|>. */
@@ -67,12 +71,14 @@ export class Phi3 {
 
   constructor(
     readonly files: ModelFiles,
-    readonly model: Phi3Model,
+    readonly model: CausalLM,
   ) {
     this.config = files.config;
     this.tokenizer = files.tokenizer;
-    this.template = new ChatTemplate(files.chatTemplate ?? PHI3_TEMPLATE, { bosToken: files.bosToken, eosToken: files.eosToken });
-    const ids = ['<|end|>', '<|endoftext|>', '<|assistant|>'].map((t) => this.tokenizer.tokenId(t));
+    const small = files.config.architecture === 'phi3small';
+    this.template = new ChatTemplate(files.chatTemplate ?? (small ? PHI3_SMALL_TEMPLATE : PHI3_TEMPLATE), { bosToken: files.bosToken, eosToken: files.eosToken });
+    // Phi-3-small stops on <|end|> and <|endoftext|> only (FACTS §4.6).
+    const ids = (small ? ['<|end|>', '<|endoftext|>'] : ['<|end|>', '<|endoftext|>', '<|assistant|>']).map((t) => this.tokenizer.tokenId(t));
     this.stopTokens = [...new Set([...files.config.eosTokenIds, ...ids.filter((x): x is number => x !== undefined)])];
   }
 
@@ -112,15 +118,17 @@ export class Phi3 {
       format: this.files.format,
       name: this.files.name,
       architecture: c.architecture,
-      parameters: parameterCount(c),
+      parameters: c.architecture === 'phi3small' ? smallParameterCount(c) : parameterCount(c),
       config: c,
       tensorTypes: types,
       contextSize: this.model.contextSize,
-      ropeScaling: rs
-        ? `LongRoPE (original context ${c.originalContextLength}, attention factor ${rs.attentionFactor.toFixed(6)}, factor choice: ${this.model.ropeMode})`
-        : 'none',
+      ropeScaling: !rs
+        ? 'none'
+        : 'attentionFactor' in rs
+          ? `LongRoPE (original context ${c.originalContextLength}, attention factor ${rs.attentionFactor.toFixed(6)}, factor choice: ${this.model.ropeMode})`
+          : `LongRoPE (original context ${c.originalContextLength}, Phi-3-small mscales, factor choice: ${this.model.ropeMode})`,
       chatTemplate: this.template.source,
-      chatTemplateSource: this.files.chatTemplate ? 'model' : 'built-in Phi-3',
+      chatTemplateSource: this.files.chatTemplate ? 'model' : c.architecture === 'phi3small' ? 'built-in Phi-3-small' : 'built-in Phi-3',
       weightBytes: this.files.weightBytes,
       kvCacheBytes: 2 * c.numLayers * this.model.contextSize * c.numKvHeads * c.headDim * 4,
     };
@@ -130,6 +138,11 @@ export class Phi3 {
 /** Loads a GGUF file or a Hugging Face folder. */
 export async function loadModel(path: string, opts: LoadOptions = {}): Promise<Phi3> {
   const files = openModelFiles(path, opts);
-  const weights = loadWeights(files.tensors, files.config, opts.onProgress);
-  return new Phi3(files, new Phi3Model(files.config, weights, opts.backend ?? refBackend, opts));
+  const backend = opts.backend ?? refBackend;
+  // Tensor bytes go straight from the file into the backend's memory (WASM), never held twice.
+  if (backend.allocate) files.tensors.allocate = backend.allocate;
+  const c = files.config;
+  if (c.architecture === 'phi3small')
+    return new Phi3(files, new Phi3SmallModel(c, loadSmallWeights(files.tensors, c, opts.onProgress), backend, opts));
+  return new Phi3(files, new Phi3Model(c, loadWeights(files.tensors, c, opts.onProgress), backend, opts));
 }

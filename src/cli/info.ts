@@ -21,6 +21,9 @@ export function printInfo(model: Phi3, json: boolean): void {
     ['context', `${i.contextSize} tokens (model maximum ${c.contextLength}, original ${c.originalContextLength})`],
     ['rope', `theta ${c.ropeTheta}, scaling: ${i.ropeScaling}`],
     ['sliding window', c.slidingWindow ? `${c.slidingWindow} in the config (not applied, as in llama.cpp)` : 'none'],
+    ...(c.architecture === 'phi3small'
+      ? [['attention', `blocksparse (block ${c.blockSize}, ${c.localBlocks} local blocks, vertical stride ${c.vertStride}${c.homoHeadPattern ? ', same for all heads' : ''}), ${c.denseEveryN === 0 ? 'no dense layers' : `dense on layers i with (i+1) % ${c.denseEveryN} == 0`}; muP ×${c.mupEmbeddingMultiplier} embedding, ÷${c.mupWidthMultiplier} logits`]]
+      : []),
     ['memory', `weights ${gib(i.weightBytes)} + KV cache ${gib(i.kvCacheBytes)} at ${i.contextSize} tokens (f32) = ${gib(i.weightBytes + i.kvCacheBytes)}`],
     ['chat template', `(${i.chatTemplateSource})\n${i.chatTemplate}`],
   ];

@@ -12,7 +12,9 @@ import { FILE_TYPES } from '../quant/mix.js';
 import { loadVocab } from '../tokenizer/vocab-source.js';
 import { Phi3Error } from '../errors.js';
 import { PHI3_TEMPLATE } from '../chat/template.js';
-import { DEFAULT_MODEL, intArg } from './common.js';
+import { PHI3_VOCAB_MODEL, intArg } from './common.js';
+import { isPhi3SmallJson } from '../model/config-small.js';
+import { initSmallModel } from './init-small.js';
 
 export interface InitOptions {
   preset: string;
@@ -29,8 +31,9 @@ export function initModel(out: string, o: InitOptions, onTensor?: (done: number,
   const ft = FILE_TYPES[o.type];
   if (!ft) throw new Phi3Error(`unknown --type "${o.type}"; one of ${Object.keys(FILE_TYPES).join(', ')}`);
   if (existsSync(out) && !o.force) throw new Phi3Error(`${out} exists; pass --force to overwrite`);
+  if (PRESETS[o.preset] && isPhi3SmallJson(PRESETS[o.preset].config)) return initSmallModel(out, o, onTensor);
   const config = presetConfig(o.preset);
-  const vocabPath = o.tokenizer ?? DEFAULT_MODEL;
+  const vocabPath = o.tokenizer ?? PHI3_VOCAB_MODEL;
   const { vocab, chatTemplate } = loadVocab(vocabPath, config.vocabSize);
   const name = o.name ?? `phi3 ${o.preset} (random weights, seed ${o.seed})`;
   const metadata = phi3Metadata({ config, vocab, name, fileType: ft.fileType, chatTemplate: chatTemplate ?? PHI3_TEMPLATE });
@@ -55,7 +58,7 @@ export function initCommand(): Command {
     .option('--random', 'random weights (required: the only initialisation this command does)')
     .option('--seed <n>', 'random seed', intArg(0), 1)
     .addOption(new Option('--type <type>', 'file type (llama.cpp tensor-type mix)').choices(Object.keys(FILE_TYPES)).default('q4_0'))
-    .option('--tokenizer <path>', 'vocabulary: tokenizer.json (or its folder) or a Phi-3 GGUF (default: the embedded model\'s)')
+    .option('--tokenizer <path>', 'vocabulary: tokenizer.json (or its folder) or a Phi-3 GGUF (default: the embedded model\'s); for phi-3-small presets, cl100k_base.tiktoken (or its folder)')
     .option('--name <text>', 'general.name to record')
     .option('-f, --force', 'overwrite an existing file')
     .action((out: string, o: InitOptions) => {

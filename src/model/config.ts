@@ -1,6 +1,7 @@
 // Phi3Config: every number the forward pass needs, read from a Hugging Face config.json, from GGUF
 // metadata, or from a preset. One type for all three so the model code never asks where it came from.
 import { FormatError } from '../errors.js';
+import { smallParameterCount, type Phi3SmallConfig } from './config-small.js';
 import { PRESETS } from './presets.js';
 
 export interface RopeScaling {
@@ -205,7 +206,8 @@ export function configFromGGUF(
 }
 
 /** Parameter count (weights only): embeddings, per-layer matrices and norms, output head. */
-export function parameterCount(c: Phi3Config): number {
+export function parameterCount(c: Phi3Config | Phi3SmallConfig): number {
+  if (c.architecture === 'phi3small') return smallParameterCount(c);
   const kvDim = c.numKvHeads * c.headDim;
   const perLayer =
     c.hiddenSize * (c.hiddenSize + 2 * kvDim) + // qkv

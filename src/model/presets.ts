@@ -186,6 +186,37 @@ export const PRESETS: Record<string, { source: string; config: HFPhi3Json }> = {
       },
     },
   },
+  // Phi-3-small (Phi3SmallForCausalLM; a different architecture, built by configFromHFSmall).
+  'phi-3-small-8k': {
+    source: 'microsoft/Phi-3-small-8k-instruct',
+    config: {
+      architectures: ['Phi3SmallForCausalLM'],
+      model_type: 'phi3small',
+      hidden_size: 4096,
+      ff_intermediate_size: 14336,
+      num_hidden_layers: 32,
+      num_attention_heads: 32,
+      num_key_value_heads: 8,
+      vocab_size: 100352,
+      max_position_embeddings: 8192,
+      rope_embedding_base: 1000000,
+      rope_position_scale: 1.0,
+      layer_norm_epsilon: 1e-5,
+      blocksparse_block_size: 64,
+      blocksparse_triton_kernel_block_size: 64,
+      blocksparse_num_local_blocks: 16,
+      blocksparse_vert_stride: 8,
+      blocksparse_homo_head_pattern: false,
+      dense_attention_every_n_layers: 2,
+      gegelu_limit: 20.0,
+      mup_attn_multiplier: 1.0,
+      mup_embedding_multiplier: 10.0,
+      mup_use_scaling: true,
+      mup_width_multiplier: 8.0,
+      bos_token_id: 100257,
+      eos_token_id: 100257,
+    },
+  },
   // Not a real model: the smallest Phi-3 that still has the real vocabulary. For tests, examples and the
   // embedded default model.
   tiny: {

@@ -32,7 +32,7 @@ export class NormalRng {
   }
 }
 
-interface Spec {
+export interface Spec {
   name: string;
   dims: number[];
   /** value = mean + std · N(0,1) */
@@ -63,7 +63,7 @@ export function phi3TensorSpecs(c: Phi3Config): Spec[] {
 }
 
 /** Draws one tensor row chunk by row chunk and encodes it in `type`. */
-function drawTensor(spec: Spec, type: GGMLType, rng: NormalRng): Uint8Array {
+export function drawTensor(spec: Spec, type: GGMLType, rng: NormalRng): Uint8Array {
   const cols = spec.dims[0];
   const rows = spec.dims.length > 1 ? spec.dims[1] : 1;
   const rowBytes = tensorByteSize(type, cols) as number;

@@ -5,5 +5,18 @@ import type { Backend } from '../backend.js';
 import { attention } from './attention.js';
 import { rmsnorm, rope, swiglu } from './elementwise.js';
 import { embed, matmul } from './matmul.js';
+import { addBias, blocksparseAttention, gegelu, layernorm } from './small.js';
 
-export const refBackend: Backend = { name: 'ref', matmul, embed, rmsnorm, rope, attention, swiglu };
+export const refBackend: Backend = {
+  name: 'ref',
+  matmul,
+  embed,
+  rmsnorm,
+  rope,
+  attention,
+  swiglu,
+  layernorm,
+  addBias,
+  gegelu,
+  blocksparseAttention,
+};
