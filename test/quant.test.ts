@@ -451,7 +451,7 @@ test('dotRow on a hand block: Q4_K against the hand-derived weights', () => {
 // the codec table and bad requests
 
 test('codec table: geometry from TYPE_INFO; unsupported types throw a Phi3Error naming the type', () => {
-  for (const t of [GGMLType.F32, GGMLType.F16, GGMLType.BF16, GGMLType.Q4_0, GGMLType.Q8_0, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K]) {
+  for (const t of [GGMLType.F32, GGMLType.F16, GGMLType.BF16, GGMLType.Q4_0, GGMLType.Q5_0, GGMLType.Q5_1, GGMLType.Q8_0, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K]) {
     const c = getCodec(t);
     assert.equal(c.type, t);
     assert.equal(c.name, TYPE_INFO[t].name);
@@ -459,7 +459,7 @@ test('codec table: geometry from TYPE_INFO; unsupported types throw a Phi3Error 
     assert.equal(c.typeSize, TYPE_INFO[t].typeSize);
     assert.ok(hasCodec(t));
   }
-  for (const t of [GGMLType.Q4_1, GGMLType.Q5_0, GGMLType.Q2_K, GGMLType.Q3_K, GGMLType.Q8_K, GGMLType.I32]) {
+  for (const t of [GGMLType.Q4_1, GGMLType.Q2_K, GGMLType.Q3_K, GGMLType.Q8_K, GGMLType.I32]) {
     assert.ok(!hasCodec(t));
     assert.throws(() => getCodec(t), (e: unknown) => e instanceof Phi3Error && e.message.includes(TYPE_INFO[t].name));
   }

@@ -11,6 +11,8 @@ import { Phi3Error } from '../errors.js';
 import * as float from './float.js';
 import * as q4_0 from './q4_0.js';
 import * as q4_k from './q4_k.js';
+import * as q5_0 from './q5_0.js';
+import * as q5_1 from './q5_1.js';
 import * as q5_k from './q5_k.js';
 import * as q6_k from './q6_k.js';
 import * as q8_0 from './q8_0.js';
@@ -46,6 +48,8 @@ const CODECS: ReadonlyMap<GGMLType, QuantCodec> = new Map([
   [GGMLType.BF16, codec(GGMLType.BF16, float.dequantizeBF16, float.quantizeBF16, float.dotBF16)],
   [GGMLType.Q4_0, codec(GGMLType.Q4_0, q4_0.dequantize, q4_0.quantize, q4_0.dot)],
   [GGMLType.Q8_0, codec(GGMLType.Q8_0, q8_0.dequantize, q8_0.quantize, q8_0.dot)],
+  [GGMLType.Q5_0, codec(GGMLType.Q5_0, q5_0.dequantize, q5_0.quantize, q5_0.dot)],
+  [GGMLType.Q5_1, codec(GGMLType.Q5_1, q5_1.dequantize, q5_1.quantize, q5_1.dot)],
   [GGMLType.Q4_K, codec(GGMLType.Q4_K, q4_k.dequantize, q4_k.quantize, q4_k.dot)],
   [GGMLType.Q5_K, codec(GGMLType.Q5_K, q5_k.dequantize, q5_k.quantize, q5_k.dot)],
   [GGMLType.Q6_K, codec(GGMLType.Q6_K, q6_k.dequantize, q6_k.quantize, q6_k.dot)],
