@@ -46,6 +46,11 @@ export class SpmTokenizer implements Tokenizer {
     this.bytesCache = new Array<Uint8Array | undefined>(this.vocabSize);
   }
 
+  /** From an already built vocabulary (e.g. the tokenizer trainer's, or loadVocab's). */
+  static fromVocab(vocab: SpmVocab, source = 'vocabulary'): SpmTokenizer {
+    return new SpmTokenizer(vocab, source);
+  }
+
   /** From GGUF metadata (`get` returns a key's value or undefined, e.g. GGUFFile.get). */
   static fromGGUFMetadata(get: (key: string) => unknown, source = 'GGUF metadata'): SpmTokenizer {
     return new SpmTokenizer(spmVocabFromGGUF(get, source), source);
