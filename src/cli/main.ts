@@ -5,10 +5,19 @@ import { Phi3Error } from '../errors.js';
 import { runChat } from './chat.js';
 import { addModelOptions, addSamplingOptions, generateOptions, openModel, parseIds, type ModelCliOptions, type SamplingCliOptions } from './common.js';
 import { printInfo } from './info.js';
-import { initCommand } from './init.js';
-import { dataCommand } from './data.js';
 import { indexCommand } from './index-cmd.js';
 import { serveCommand } from './serve.js';
+import { initCommand } from './init.js';
+import { benchCommand } from './bench.js';
+import { convertCommand } from './convert.js';
+import { quantizeCommand } from './quantize.js';
+import { perplexityCommand } from './perplexity.js';
+import { trainCommand } from './train.js';
+import { exportCommand } from './export.js';
+import { plotCommand } from './plot.js';
+import { tokenizerCommand } from './tokenizer.js';
+import { dataCommand } from './data.js';
+import { evalCommand } from './eval.js';
 
 const program = new Command();
 program
@@ -74,9 +83,19 @@ addModelOptions(
 });
 
 program.addCommand(initCommand());
-program.addCommand(dataCommand());
+program.addCommand(benchCommand());
+program.addCommand(trainCommand());
+program.addCommand(exportCommand());
+program.addCommand(plotCommand());
+program.addCommand(tokenizerCommand());
+program.addCommand(convertCommand());
+program.addCommand(quantizeCommand());
+program.addCommand(perplexityCommand());
+
 program.addCommand(serveCommand());
 program.addCommand(indexCommand());
+program.addCommand(dataCommand());
+program.addCommand(evalCommand());
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   // Expected failures (bad files, bad requests) print one clear line; anything else keeps its stack.
