@@ -4,6 +4,7 @@
 // that only needs sizes (info, generation, the server) takes either config.
 // Tested by test/phi3-small.test.ts (tiny-small config.json, the 8k preset, malformed configs).
 import { FormatError } from '../errors.js';
+import { factorList, num, optionalId, positiveInt, type Json } from './config-json.js';
 
 /** Phi-3-small's LongRoPE (128K model): positional_embedding.py semantics, see smallRopeAngles. */
 export interface SmallRopeScaling {
@@ -60,7 +61,6 @@ export interface Phi3SmallConfig {
   dummyTokenIds: number[];
 }
 
-type Json = Record<string, unknown>;
 
 /**
  * The masked ids of tokenization_phi3_small.py (FACTS §4.6): dummy_id_* plus fim_prefix/middle/suffix and
@@ -70,32 +70,6 @@ export function phi3SmallDummyTokenIds(vocabSize: number): number[] {
   const ids = [100256, 100258, 100259, 100260, 100264, 100265];
   for (let i = 100267; i < 100352; i++) ids.push(i);
   return ids.filter((i) => i < vocabSize);
-}
-
-function num(json: Json, key: string, source: string, fallback?: number): number {
-  const v = json[key];
-  if (v === undefined || v === null) {
-    if (fallback !== undefined) return fallback;
-    throw new FormatError(source, `config is missing "${key}"`);
-  }
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new FormatError(source, `config "${key}" is not a number`);
-  return v;
-}
-
-function positiveInt(json: Json, key: string, source: string, fallback?: number): number {
-  const v = num(json, key, source, fallback);
-  if (!Number.isInteger(v) || v <= 0) throw new FormatError(source, `config "${key}" must be a positive integer, got ${v}`);
-  return v;
-}
-
-function optionalId(v: unknown): number | null {
-  return typeof v === 'number' && Number.isInteger(v) ? v : null;
-}
-
-function factorList(v: unknown, n: number, what: string, source: string): number[] {
-  if (!Array.isArray(v) || v.length !== n || !v.every((x) => typeof x === 'number' && x > 0))
-    throw new FormatError(source, `rope_scaling.${what} must be ${n} positive numbers`);
-  return v as number[];
 }
 
 /** Whether a config.json object describes Phi-3-small. */

@@ -3,6 +3,7 @@
 import { FormatError } from '../errors.js';
 import { smallParameterCount, type Phi3SmallConfig } from './config-small.js';
 import { PRESETS } from './presets.js';
+import { factorList, num, optionalId, positiveInt, type Json } from './config-json.js';
 
 export interface RopeScaling {
   /** 'longrope' (HF's name; older configs say 'su'): per-dimension frequency divisors. */
@@ -46,38 +47,10 @@ export interface Phi3Config {
   tieWordEmbeddings: boolean;
 }
 
-type Json = Record<string, unknown>;
-
-function num(json: Json, key: string, source: string, fallback?: number): number {
-  const v = json[key];
-  if (v === undefined || v === null) {
-    if (fallback !== undefined) return fallback;
-    throw new FormatError(source, `config is missing "${key}"`);
-  }
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new FormatError(source, `config "${key}" is not a number`);
-  return v;
-}
-
-function positiveInt(json: Json, key: string, source: string, fallback?: number): number {
-  const v = num(json, key, source, fallback);
-  if (!Number.isInteger(v) || v <= 0) throw new FormatError(source, `config "${key}" must be a positive integer, got ${v}`);
-  return v;
-}
-
-function optionalId(v: unknown): number | null {
-  return typeof v === 'number' && Number.isInteger(v) ? v : null;
-}
-
 /** HF rule: attention factor = sqrt(1 + ln(scale) / ln(original)) when the context was extended. */
 export function longRopeAttentionFactor(contextLength: number, originalContextLength: number): number {
   const scale = contextLength / originalContextLength;
   return scale <= 1 ? 1 : Math.sqrt(1 + Math.log(scale) / Math.log(originalContextLength));
-}
-
-function factorList(v: unknown, n: number, what: string, source: string): number[] {
-  if (!Array.isArray(v) || v.length !== n || !v.every((x) => typeof x === 'number' && x > 0))
-    throw new FormatError(source, `rope_scaling.${what} must be ${n} positive numbers`);
-  return v as number[];
 }
 
 /** Builds the config from a Hugging Face `config.json` object (Phi3ForCausalLM). */
