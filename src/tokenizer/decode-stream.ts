@@ -44,3 +44,14 @@ export function decodeUtf8(bytes: Uint8Array, stripLeadingSpace: boolean): strin
 function stripOneSpace(text: string): string {
   return text.startsWith(' ') ? text.slice(1) : text;
 }
+
+/** The pieces' bytes back to back (decode() fuses byte-fallback tokens across piece boundaries). */
+export function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    all.set(p, off);
+    off += p.length;
+  }
+  return all;
+}

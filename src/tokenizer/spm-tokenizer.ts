@@ -6,7 +6,7 @@
 // unknown tokens as their text unless skipSpecial, unused tokens as nothing, and one leading space of
 // the whole text removed (the dummy prefix; HF's Strip decoder). Ids outside the vocab → RequestError.
 import { FormatError, RequestError } from '../errors.js';
-import { Utf8DecodeStream, decodeUtf8, type DecodeStream } from './decode-stream.js';
+import { Utf8DecodeStream, concatBytes, decodeUtf8, type DecodeStream } from './decode-stream.js';
 import { spmTokenize, type MergeVocab } from './spm-bpe.js';
 import { spmVocabFromGGUF } from './spm-gguf.js';
 import { spmVocabFromTokenizerJson } from './spm-hf.js';
@@ -84,19 +84,8 @@ export class SpmTokenizer implements Tokenizer {
   }
 
   decode(ids: ArrayLike<number>, opts: DecodeOptions = {}): string {
-    const parts: Uint8Array[] = [];
-    let total = 0;
-    for (let i = 0; i < ids.length; i++) {
-      const b = this.pieceBytes(ids[i], opts.skipSpecial ?? false);
-      parts.push(b);
-      total += b.length;
-    }
-    const all = new Uint8Array(total);
-    let off = 0;
-    for (const p of parts) {
-      all.set(p, off);
-      off += p.length;
-    }
+    const skip = opts.skipSpecial ?? false;
+    const all = concatBytes(Array.from(ids, (id) => this.pieceBytes(id, skip)));
     return decodeUtf8(all, this.vocab.addSpacePrefix);
   }
 

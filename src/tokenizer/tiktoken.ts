@@ -10,7 +10,7 @@
 // Tested by test/tiktoken.test.ts against tiktoken's published cl100k_base test vectors.
 import { readFileSync } from 'node:fs';
 import { FormatError, RequestError } from '../errors.js';
-import { Utf8DecodeStream, decodeUtf8, type DecodeStream } from './decode-stream.js';
+import { Utf8DecodeStream, concatBytes, decodeUtf8, type DecodeStream } from './decode-stream.js';
 import { sortSpecials, splitSpecial, type SpecialToken } from './special-split.js';
 import type { DecodeOptions, EncodeOptions, Tokenizer } from './tokenizer.js';
 
@@ -276,19 +276,8 @@ export class TiktokenTokenizer implements Tokenizer {
   }
 
   decode(ids: ArrayLike<number>, opts: DecodeOptions = {}): string {
-    const parts: Uint8Array[] = [];
-    let total = 0;
-    for (let i = 0; i < ids.length; i++) {
-      const b = this.pieceBytes(ids[i], opts.skipSpecial ?? false);
-      parts.push(b);
-      total += b.length;
-    }
-    const all = new Uint8Array(total);
-    let off = 0;
-    for (const p of parts) {
-      all.set(p, off);
-      off += p.length;
-    }
+    const skip = opts.skipSpecial ?? false;
+    const all = concatBytes(Array.from(ids, (id) => this.pieceBytes(id, skip)));
     return decodeUtf8(all, false);
   }
 
