@@ -8,23 +8,8 @@ import { dpo, pretrain, readRunSpec, sft, type FinetuneOptions } from '../train/
 import { evaluate } from '../train/evaluate.js';
 import { floatArg, intArg } from './common.js';
 
-interface FtCli {
-  init: string;
-  out: string;
-  data: string;
-  tokenizer?: string;
-  steps: number;
-  batch: number;
-  seqLen: number;
-  accum: number;
-  lr: number;
-  warmup: number;
-  seed: number;
-  ckptEvery: number;
-  weightDecay: number;
-  beta?: number;
-  resume?: boolean;
-}
+/** What commander parses for sft/dpo: the stage's options, with the defaults it always fills in. */
+type FtCli = FinetuneOptions & { weightDecay: number };
 
 function finetuneCommand(name: 'sft' | 'dpo'): Command {
   const cmd = new Command(name)
