@@ -17,6 +17,7 @@ import { dequantizeRow, quantizeRow } from '../src/quant/index.js';
 import { FILE_TYPES, tensorTypeFor, useMoreBits } from '../src/quant/mix.js';
 import { GGMLType, tensorByteSize, typeName } from '../src/quant/types.js';
 import { REFERENCE, TOKENIZER_DIR, tempDir, readJson } from './helpers.js';
+import { llamaGreedy } from './llama.js';
 
 const TMP = tempDir('phi3-quantize-');
 after(() => rmSync(TMP, { recursive: true, force: true }));
@@ -230,38 +231,6 @@ describe("llama.cpp's type mixes (llama-quant.cpp, worked out by hand)", () => {
 interface RefPrompt {
   ids: number[];
   greedy: number[];
-}
-
-/** Greedy tokens from llama.cpp (node-llama-cpp's prebuilt binary) on `path`, or a reason it cannot run. */
-async function llamaGreedy(path: string, prompts: number[][], n: number): Promise<number[][] | string> {
-  let mod: typeof import('node-llama-cpp');
-  try {
-    mod = await import('node-llama-cpp');
-  } catch (e) {
-    return `node-llama-cpp is not installed (${(e as Error).message})`;
-  }
-  let llama;
-  try {
-    llama = await mod.getLlama({ gpu: false, build: 'never', logLevel: mod.LlamaLogLevel.error });
-  } catch (e) {
-    return `the prebuilt llama.cpp binary cannot load here (${(e as Error).message.split('\n')[0]})`;
-  }
-  const model = await llama.loadModel({ modelPath: path });
-  const out: number[][] = [];
-  for (const ids of prompts) {
-    // one thread: llama.cpp's spinning worker threads crawl on a loaded 2-core CI machine
-    const ctx = await model.createContext({ contextSize: 256, batchSize: 256, threads: 1 });
-    const seq = ctx.getSequence();
-    const toks: number[] = [];
-    for await (const t of seq.evaluate(ids as never, { temperature: 0 })) {
-      toks.push(t as number);
-      if (toks.length >= n) break;
-    }
-    out.push(toks);
-    await ctx.dispose();
-  }
-  await model.dispose();
-  return out;
 }
 
 describe('files we write load in llama.cpp, and its greedy tokens agree with ours', async () => {

@@ -18,6 +18,7 @@ import { Phi3Params } from '../src/train/params.js';
 import { tokenizerConfigJson, tokenizerJson } from '../src/train/tokenizer-json.js';
 import { writeCheckpoint } from '../src/train/checkpoint.js';
 import { REFERENCE, REPO, readJson, tempDir } from './helpers.js';
+import { llamaGreedy } from './llama.js';
 
 const TOKENIZER = join(REPO, 'runs/phi3-chat/tokenizer');
 const tok = openTokenizer(TOKENIZER);
@@ -89,36 +90,12 @@ test('tokenizer.json written from the Phi-3 vocabulary tokenizes every reference
   }
 });
 
-async function llamaGreedy(path: string, ids: number[], n: number): Promise<number[] | string> {
-  let mod: typeof import('node-llama-cpp');
-  try {
-    mod = await import('node-llama-cpp');
-  } catch (e) {
-    return `node-llama-cpp is not installed (${(e as Error).message})`;
-  }
-  let llama;
-  try {
-    llama = await mod.getLlama({ gpu: false, build: 'never', logLevel: mod.LlamaLogLevel.error });
-  } catch (e) {
-    return `the prebuilt llama.cpp binary cannot load here (${(e as Error).message.split('\n')[0]})`;
-  }
-  const model = await llama.loadModel({ modelPath: path });
-  const ctx = await model.createContext({ contextSize: 256, batchSize: 256 });
-  const toks: number[] = [];
-  for await (const t of ctx.getSequence().evaluate(ids as never, { temperature: 0 })) {
-    toks.push(t as number);
-    if (toks.length >= n) break;
-  }
-  await ctx.dispose();
-  await model.dispose();
-  return toks;
-}
-
 test('GGUF q8_0 export: llama.cpp loads it and decodes the same greedy tokens as this engine', async (t) => {
   const path = join(dir, 'q8.gguf');
   exportGGUF(params, TOKENIZER, path, { type: 'q8_0' });
-  const theirs = await llamaGreedy(path, prompt, 16);
-  if (typeof theirs === 'string') return t.skip(theirs);
+  const got = await llamaGreedy(path, [prompt], 16);
+  if (typeof got === 'string') return t.skip(got);
+  const theirs = got[0];
   const m = await loadModel(path);
   const gen = m.generate(prompt, { maxTokens: 16, temperature: 0, noStop: true });
   let s = await gen.next();
