@@ -208,21 +208,30 @@ export interface AttnShape {
   headDim: number;
 }
 
+/** Row layout of the fused qkv buffer (row = Q | K | V) and the score scale. */
+function attnGeometry(s: AttnShape): { qDim: number; kvDim: number; stride: number; scale: number } {
+  const qDim = s.numHeads * s.headDim;
+  const kvDim = s.numKvHeads * s.headDim;
+  return { qDim, kvDim, stride: qDim + 2 * kvDim, scale: 1 / Math.sqrt(s.headDim) };
+}
+
+/** Offsets within a qkv row of the K and V of the key-value head that query head h shares. */
+function kvOffsets(s: AttnShape, h: number): { ko: number; vo: number } {
+  const { qDim, kvDim } = attnGeometry(s);
+  const ko = qDim + Math.floor(h / (s.numHeads / s.numKvHeads)) * s.headDim;
+  return { ko, vo: ko + kvDim };
+}
+
 /**
  * Causal GQA attention inside each of `batch` sequences of seqLen rows of the fused qkv buffer
  * (row = Q | K | V). Saves the softmax probabilities P[b, h, t, 0..t] (stride seqLen) for the backward.
  */
 export function attention(out: Float32Array, probs: Float32Array, qkv: Float32Array, s: AttnShape): void {
-  const { batch, seqLen: T, numHeads, numKvHeads, headDim: D } = s;
-  const qDim = numHeads * D;
-  const kvDim = numKvHeads * D;
-  const stride = qDim + 2 * kvDim;
-  const group = numHeads / numKvHeads;
-  const scale = 1 / Math.sqrt(D);
+  const { batch, seqLen: T, numHeads, headDim: D } = s;
+  const { qDim, stride, scale } = attnGeometry(s);
   for (let b = 0; b < batch; b++) {
     for (let h = 0; h < numHeads; h++) {
-      const ko = qDim + Math.floor(h / group) * D;
-      const vo = ko + kvDim;
+      const { ko, vo } = kvOffsets(s, h);
       for (let t = 0; t < T; t++) {
         const row = b * T + t;
         const qo = row * stride + h * D;
@@ -257,16 +266,11 @@ export function attention(out: Float32Array, probs: Float32Array, qkv: Float32Ar
 
 /** dqkv += the gradient of attention w.r.t. q, k and v (dP = dO·V; dS = P ⊙ (dP − Σ P·dP)). */
 export function attentionBackward(dqkv: Float32Array, dout: Float32Array, probs: Float32Array, qkv: Float32Array, dp: Float32Array, s: AttnShape): void {
-  const { batch, seqLen: T, numHeads, numKvHeads, headDim: D } = s;
-  const qDim = numHeads * D;
-  const kvDim = numKvHeads * D;
-  const stride = qDim + 2 * kvDim;
-  const group = numHeads / numKvHeads;
-  const scale = 1 / Math.sqrt(D);
+  const { batch, seqLen: T, numHeads, headDim: D } = s;
+  const { qDim, stride, scale } = attnGeometry(s);
   for (let b = 0; b < batch; b++) {
     for (let h = 0; h < numHeads; h++) {
-      const ko = qDim + Math.floor(h / group) * D;
-      const vo = ko + kvDim;
+      const { ko, vo } = kvOffsets(s, h);
       for (let t = 0; t < T; t++) {
         const row = b * T + t;
         const qo = row * stride + h * D;
