@@ -17,5 +17,7 @@ export type { CausalLM, ModelConfig } from './model/causal-lm.js';
 export { TiktokenTokenizer } from './tokenizer/tiktoken.js';
 export type { Backend } from './backend/backend.js';
 export { refBackend } from './backend/ref/index.js';
+// WebGPU: createWebGPUBackend(navigator.gpu) in a page; in Node, selectBackend('webgpu') uses Dawn.
+export { WebGPUBackend, createWebGPUBackend, type WebGPUOptions } from './backend/webgpu/index.js';
 export type { Tokenizer } from './tokenizer/tokenizer.js';
 export { Phi3Error, FormatError, RequestError } from './errors.js';

@@ -6,6 +6,7 @@ import { ChatTemplate, PHI3_SMALL_TEMPLATE, PHI3_TEMPLATE, validateMessages, typ
 import { RequestError } from './errors.js';
 import { generate, type GeneratedPiece, type GenerateOptions, type GenerationResult } from './generate/generate.js';
 import { openModelFiles, type ModelFiles, type OpenOptions } from './load.js';
+import type { ByteSource } from './formats/io.js';
 import { parameterCount } from './model/config.js';
 import type { CausalLM, ModelConfig } from './model/causal-lm.js';
 import { smallParameterCount } from './model/config-small.js';
@@ -50,7 +51,7 @@ export class Session {
   generate(input: string | number[], opts: GenerateOptions = {}): AsyncGenerator<GeneratedPiece, GenerationResult, void> {
     const ids = typeof input === 'string' ? this.phi3.tokenizer.encode(input) : input;
     const model = this.phi3.model;
-    return generate((t, c) => model.forward(t, c), this.phi3.tokenizer, this.cache, ids, this.phi3.stopTokens, opts);
+    return generate((t, c) => model.forwardAsync(t, c), this.phi3.tokenizer, this.cache, ids, this.phi3.stopTokens, opts);
   }
 
   chat(messages: ChatMessage[], opts: GenerateOptions = {}): AsyncGenerator<GeneratedPiece, GenerationResult, void> {
@@ -85,6 +86,11 @@ export class Phi3 {
   /** Logits of the last token of `ids` (or of every position), from a fresh cache. */
   forward(ids: number[], opts: { allLogits?: boolean } = {}): Float32Array {
     return this.model.forward(ids, this.model.newCache(), opts);
+  }
+
+  /** forward() on every backend, the asynchronous WebGPU one included. */
+  forwardAsync(ids: number[], opts: { allLogits?: boolean } = {}): Promise<Float32Array> {
+    return this.model.forwardAsync(ids, this.model.newCache(), opts);
   }
 
   newSession(): Session {
@@ -135,8 +141,8 @@ export class Phi3 {
   }
 }
 
-/** Loads a GGUF file or a Hugging Face folder. */
-export async function loadModel(path: string, opts: LoadOptions = {}): Promise<Phi3> {
+/** Loads a GGUF file or a Hugging Face folder (or a GGUF ByteSource: see src/browser/ for File/Blob/URL). */
+export async function loadModel(path: string | ByteSource, opts: LoadOptions = {}): Promise<Phi3> {
   const files = openModelFiles(path, opts);
   const backend = opts.backend ?? refBackend;
   // Tensor bytes go straight from the file into the backend's memory (WASM), never held twice.

@@ -168,8 +168,8 @@ describe('tiny-small forward pass vs Microsoft\'s code', () => {
   });
 
   it('gives the same logits on a backend without the optional Phi-3-small ops (fallback to ref)', async () => {
-    const { name, matmul, embed, rmsnorm, rope, attention, swiglu } = refBackend;
-    const bare = await loadModel(HF, { tokenizer: TIK, backend: { name, matmul, embed, rmsnorm, rope, attention, swiglu } });
+    const { name, matmul, embed, rmsnorm, rope, attention, swiglu, add, storeKV } = refBackend;
+    const bare = await loadModel(HF, { tokenizer: TIK, backend: { name, matmul, embed, rmsnorm, rope, attention, swiglu, add, storeKV } });
     const ids = byName('p33').ids;
     assert.deepEqual(bare.forward(ids), model.forward(ids));
   });

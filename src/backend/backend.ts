@@ -51,6 +51,25 @@ export interface Backend {
   attention(out: Float32Array, q: Float32Array, qRowStride: number, kv: KVLayer, shape: AttentionShape): void;
   /** out[t, i] = silu(gu[t, i]) · gu[t, ff + i]: SwiGLU on the fused gate|up rows (gate first). */
   swiglu(out: Float32Array, gateUp: Float32Array, nTokens: number, ff: number): void;
+
+  // --- Data movement, as ops so that a backend whose arrays live elsewhere (WebGPU) keeps them there. ---
+  /** y[i] += x[i] for i < n (the residual connection). */
+  add(y: Float32Array, x: Float32Array, n: number): void;
+  /**
+   * Stores the K and V rows of nTokens fused rows into the cache at positions startPos..: for row t,
+   * K = src[t·srcRowStride + srcOffset ..+kvDim] and V follows it directly.
+   */
+  storeKV(kv: KVLayer, src: Float32Array, srcRowStride: number, srcOffset: number, nTokens: number, startPos: number, kvDim: number): void;
+  /** dst.set(src) for whole arrays (KVCache growth). */
+  copy?(dst: Float32Array, src: Float32Array): void;
+  /** A zero-filled array that lives with the backend (WebGPU: on the GPU, never uploaded): KV-cache storage. */
+  zeros?(floats: number): Float32Array;
+  /**
+   * Present on asynchronous backends (WebGPU), whose ops only record work: runs it and makes `outputs`
+   * readable on the CPU. Callers use the model's forwardAsync(), which calls it.
+   */
+  sync?(outputs: Float32Array[]): Promise<void>;
+
   /**
    * Optional: memory the backend's kernels read in place (WASM linear memory). Loaders read weights into
    * it and the KV cache lives in it; release() gives it back. Absent = ordinary JS memory.

@@ -21,6 +21,8 @@ export interface BenchResult {
   repeats: number;
   prefill_runs_tok_s: number[];
   decode_runs_tok_s: number[];
+  /** wasm backend: how many WebAssembly memories (≤ 4 GiB each) hold the weights and caches. */
+  wasm_memories?: number;
   /** With --profile (wasm backend): per-op milliseconds of the last repeat, prefill and decode apart. */
   profile?: { prefill: ProfileRow[]; decode: ProfileRow[] };
 }
@@ -90,11 +92,12 @@ export async function runBench(o: BenchOptions, onStep?: (done: number, total: n
     const cache = model.model.newCache();
     if (o.profile) be.profile = new Map();
     const a = performance.now();
-    let logits = model.model.forward(prompt, cache);
+    // forwardAsync: on the WebGPU backend each call runs its recorded work and reads the logits back
+    let logits = await model.model.forwardAsync(prompt, cache);
     const b = performance.now();
     const pre = be.profile;
     if (o.profile) be.profile = new Map();
-    for (let i = 0; i < o.genTokens; i++) logits = model.model.forward([argmax(logits)], cache);
+    for (let i = 0; i < o.genTokens; i++) logits = await model.model.forwardAsync([argmax(logits)], cache);
     const c = performance.now();
     if (o.profile) {
       profile = { prefill: profileRows(pre!, b - a), decode: profileRows(be.profile!, c - b) };
@@ -107,7 +110,7 @@ export async function runBench(o: BenchOptions, onStep?: (done: number, total: n
     }
     onStep?.(r + 1, total);
   }
-  const backend = (model.model as unknown as { backend: { name: string; threads?: number } }).backend;
+  const backend = (model.model as unknown as { backend: { name: string; threads?: number; shards?: unknown[] } }).backend;
   return {
     prefill_tok_s: median(prefill),
     decode_tok_s: median(decode),
@@ -120,6 +123,7 @@ export async function runBench(o: BenchOptions, onStep?: (done: number, total: n
     repeats: o.repeats,
     prefill_runs_tok_s: prefill,
     decode_runs_tok_s: decode,
+    ...(backend.shards ? { wasm_memories: backend.shards.length } : {}),
     ...(profile ? { profile } : {}),
   };
 }
@@ -149,6 +153,7 @@ export function benchCommand(): Command {
     console.log(`prefill      ${r.prefill_tok_s.toFixed(2)} tok/s  (${r.prompt_tokens} tokens, median of ${r.repeats})`);
     console.log(`decode       ${r.decode_tok_s.toFixed(2)} tok/s  (${r.gen_tokens} tokens, median of ${r.repeats})`);
     console.log(`peak RSS     ${r.peak_rss_mb.toFixed(0)} MiB`);
+    if (r.wasm_memories) console.log(`memories     ${r.wasm_memories} WebAssembly memories`);
     for (const phase of ['prefill', 'decode'] as const) {
       if (!r.profile) break;
       console.log(`\n${phase} profile (last repeat)`);

@@ -43,7 +43,7 @@ export function addModelOptions(cmd: Command): Command {
       'LongRoPE factor choice: dynamic (Hugging Face: long past the original context), context (llama.cpp: long if --context exceeds it), short, long',
       'dynamic',
     )
-    .option('--backend <name>', 'compute backend: wasm (SIMD kernels on worker threads) or ref (plain TypeScript reference)', 'wasm')
+    .option('--backend <name>', 'compute backend: wasm (SIMD kernels on worker threads), ref (plain TypeScript reference) or webgpu (WGSL kernels through Dawn; needs the optional webgpu package)', 'wasm')
     .option('--threads <n>', 'threads for the wasm backend (default: available cores)', intArg(1, 256));
 }
 

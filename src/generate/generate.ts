@@ -46,11 +46,18 @@ export interface GenerationResult {
 
 /** What the loop needs from a model: a forward pass over a cache. */
 export interface ForwardFn {
-  (tokens: number[], cache: KVCache): Float32Array;
+  (tokens: number[], cache: KVCache): Float32Array | Promise<Float32Array>;
 }
 
-/** Evaluates `prompt` into `cache`, reusing the longest common prefix; returns the last logits. */
-export function prefill(forward: ForwardFn, cache: KVCache, prompt: number[]): { logits: Float32Array; reused: number } {
+/**
+ * Evaluates `prompt` into `cache`, reusing the longest common prefix; returns the last logits (a promise
+ * of them when `forward` is asynchronous, as on the WebGPU backend).
+ */
+export function prefill<L extends Float32Array | Promise<Float32Array>>(
+  forward: (tokens: number[], cache: KVCache) => L,
+  cache: KVCache,
+  prompt: number[],
+): { logits: L; reused: number } {
   if (prompt.length === 0) throw new RequestError('the prompt is empty');
   if (prompt.length > cache.maxPositions)
     throw new RequestError(`the prompt has ${prompt.length} tokens but the context holds only ${cache.maxPositions}`);
@@ -122,7 +129,7 @@ export async function* generate(
   const matcher = new StopMatcher(stops);
 
   const { logits: first, reused } = prefill(forward, cache, prompt);
-  let logits = first;
+  let logits = await first;
   const tokens: number[] = [];
   let text = '';
   let finishReason: FinishReason = 'length';
@@ -156,8 +163,8 @@ export async function* generate(
       break;
     }
     // Let timers, signals and I/O run between tokens so Ctrl-C and HTTP disconnects are seen.
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    logits = forward([token], cache);
+    await nextTurn();
+    logits = await forward([token], cache);
   }
   if (!stoppedByString) {
     const tail = matcher.push(decoder.flush());
@@ -168,4 +175,20 @@ export async function* generate(
     }
   }
   return { tokens, text, finishReason, promptTokens: prompt.length, cachedTokens: reused };
+}
+
+/**
+ * One turn of the event loop: setImmediate in Node; in browsers (no setImmediate) a MessageChannel
+ * message, which unlike setTimeout(0) is not clamped to 4 ms once nested.
+ */
+function nextTurn(): Promise<void> {
+  if (typeof setImmediate === 'function') return new Promise((resolve) => setImmediate(resolve));
+  return new Promise((resolve) => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => {
+      ch.port1.close();
+      resolve();
+    };
+    ch.port2.postMessage(null);
+  });
 }

@@ -19,4 +19,6 @@ export interface CausalLM {
   newCache(): KVCache;
   /** Runs `tokens` after the cache's positions, appends them, returns the last (or every) logits row. */
   forward(tokens: ArrayLike<number>, cache: KVCache, opts?: ForwardOptions): Float32Array;
+  /** forward() that also works on asynchronous backends (WebGPU): resolves once the logits are read back. */
+  forwardAsync(tokens: ArrayLike<number>, cache: KVCache, opts?: ForwardOptions): Promise<Float32Array>;
 }

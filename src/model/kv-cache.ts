@@ -8,6 +8,8 @@ import type { Backend, KVLayer } from '../backend/backend.js';
 export interface KVMemory {
   alloc(floats: number): Float32Array;
   free(a: Float32Array): void;
+  /** dst.set(src), for a backend whose arrays live elsewhere (WebGPU: the cache is on the GPU). */
+  copy?(dst: Float32Array, src: Float32Array): void;
 }
 
 // A dropped cache's backend memory is given back when its arrays are collected.
@@ -16,7 +18,10 @@ const collected = new FinalizationRegistry<() => void>((release) => release());
 /** The backend's own memory for caches, when it has one. */
 export function kvMemory(backend: Backend): KVMemory | undefined {
   const allocate = backend.allocate;
-  if (!allocate) return undefined;
+  if (!allocate) {
+    const copy = backend.copy?.bind(backend);
+    return copy && { alloc: (floats) => backend.zeros?.(floats) ?? new Float32Array(floats), free: () => {}, copy };
+  }
   return {
     alloc: (floats) => {
       const u8 = allocate(floats * 4);
@@ -62,8 +67,13 @@ export class KVCache {
     for (const layer of this.layers) {
       const k = this.memory ? this.memory.alloc(cap * this.kvDim) : new Float32Array(cap * this.kvDim);
       const v = this.memory ? this.memory.alloc(cap * this.kvDim) : new Float32Array(cap * this.kvDim);
-      k.set(layer.k);
-      v.set(layer.v);
+      if (this.memory?.copy) {
+        this.memory.copy(k, layer.k);
+        this.memory.copy(v, layer.v);
+      } else {
+        k.set(layer.k);
+        v.set(layer.v);
+      }
       if (this.memory && layer.k.length) {
         this.memory.free(layer.k);
         this.memory.free(layer.v);

@@ -8,7 +8,7 @@
 //     m = rmsnorm(x) ;  x += (silu(m · Wgate) ⊙ (m · Wup)) · Wdown
 //   logits = rmsnorm(x) · Wout
 import type { Backend } from '../backend/backend.js';
-import { RequestError } from '../errors.js';
+import { Phi3Error, RequestError } from '../errors.js';
 import type { Phi3Config } from './config.js';
 import { KVCache, kvMemory } from './kv-cache.js';
 import { chooseFactorSet, ropeAngles, type RopeFactorMode } from './rope.js';
@@ -57,6 +57,20 @@ export class Phi3Model {
    * the last token (or of every token with allLogits).
    */
   forward(tokens: ArrayLike<number>, cache: KVCache, opts: ForwardOptions = {}): Float32Array {
+    if (this.backend.sync)
+      throw new Phi3Error(`the ${this.backend.name} backend computes asynchronously: use forwardAsync() (or the generate/chat API)`);
+    return this.record(tokens, cache, opts);
+  }
+
+  /** forward() for every backend: on an asynchronous one (WebGPU), runs the recorded work and reads the logits back. */
+  async forwardAsync(tokens: ArrayLike<number>, cache: KVCache, opts: ForwardOptions = {}): Promise<Float32Array> {
+    const logits = this.record(tokens, cache, opts);
+    await this.backend.sync?.([logits]);
+    return logits;
+  }
+
+  /** Issues the whole forward pass to the backend; on an asynchronous backend the logits are not there yet. */
+  private record(tokens: ArrayLike<number>, cache: KVCache, opts: ForwardOptions): Float32Array {
     const n = tokens.length;
     if (n === 0) throw new RequestError('forward() needs at least one token');
     const start = cache.length;
@@ -111,11 +125,7 @@ export class Phi3Model {
       be.matmul(qkv, xb, w.qkv, n);
       be.rope(qkv, n, qkvDim, 0, c.numHeads, c.headDim, angles); // q
       be.rope(qkv, n, qkvDim, qDim, c.numKvHeads, c.headDim, angles); // k
-      for (let t = 0; t < n; t++) {
-        const row = t * qkvDim;
-        kv.k.set(qkv.subarray(row + qDim, row + qDim + kvDim), (start + t) * kvDim);
-        kv.v.set(qkv.subarray(row + qDim + kvDim, row + qkvDim), (start + t) * kvDim);
-      }
+      be.storeKV(kv, qkv, qkvDim, qDim, n, start, kvDim); // cache K and V of the new positions
       be.attention(att, qkv, qkvDim, kv, {
         nTokens: n,
         startPos: start,
@@ -126,13 +136,13 @@ export class Phi3Model {
         window: this.window,
       });
       be.matmul(proj, att, w.o, n);
-      for (let i = 0; i < x.length; i++) x[i] += proj[i];
+      be.add(x, proj, x.length);
       // --- MLP ---
       be.rmsnorm(xb, x, w.ffnNorm, c.rmsNormEps, n, h);
       be.matmul(gateUp, xb, w.gateUp, n);
       be.swiglu(hidden, gateUp, n, ff);
       be.matmul(proj, hidden, w.down, n);
-      for (let i = 0; i < x.length; i++) x[i] += proj[i];
+      be.add(x, proj, x.length);
     }
     for (const t of tokens) cache.tokens.push(t);
 

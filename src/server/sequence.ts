@@ -31,7 +31,7 @@ export async function* runSequence(
   const signal = opts.signal;
   const forward = (tokens: number[], c: typeof cache) => {
     onForward(tokens.length);
-    return phi3.model.forward(tokens, c);
+    return phi3.model.forwardAsync(tokens, c);
   };
   // Keep what the cache shares with the prompt; at least the last prompt token runs in generate().
   const cached = Math.min(lease.reusable, prompt.length - 1);
@@ -43,7 +43,7 @@ export async function* runSequence(
     try {
       await yieldToIO();
       if (signal?.aborted) return aborted();
-      forward(prompt.slice(cache.length, Math.min(prompt.length - 1, cache.length + PREFILL_CHUNK)), cache);
+      await forward(prompt.slice(cache.length, Math.min(prompt.length - 1, cache.length + PREFILL_CHUNK)), cache);
     } finally {
       lease.endTurn();
     }

@@ -1,6 +1,6 @@
 // Reference RMSNorm, RoPE and SwiGLU, computed in float64 and stored as float32.
 
-import type { RopeAngles } from '../backend.js';
+import type { KVLayer, RopeAngles } from '../backend.js';
 
 export function rmsnorm(y: Float32Array, x: Float32Array, weight: Float32Array, eps: number, nTokens: number, dim: number): void {
   for (let t = 0; t < nTokens; t++) {
@@ -46,5 +46,19 @@ export function swiglu(out: Float32Array, gateUp: Float32Array, nTokens: number,
       const gate = gateUp[g + i];
       out[t * ff + i] = (gate / (1 + Math.exp(-gate))) * gateUp[g + ff + i];
     }
+  }
+}
+
+/** y[i] += x[i] for i < n: the residual connection. */
+export function add(y: Float32Array, x: Float32Array, n: number): void {
+  for (let i = 0; i < n; i++) y[i] += x[i];
+}
+
+/** Copies the K and V rows of nTokens fused rows (K at srcOffset, V right after it) into the cache at startPos. */
+export function storeKV(kv: KVLayer, src: Float32Array, srcRowStride: number, srcOffset: number, nTokens: number, startPos: number, kvDim: number): void {
+  for (let t = 0; t < nTokens; t++) {
+    const row = t * srcRowStride + srcOffset;
+    kv.k.set(src.subarray(row, row + kvDim), (startPos + t) * kvDim);
+    kv.v.set(src.subarray(row + kvDim, row + 2 * kvDim), (startPos + t) * kvDim);
   }
 }

@@ -3,7 +3,7 @@
 // backend does not support.
 import type { Backend } from '../backend.js';
 import { attention } from './attention.js';
-import { rmsnorm, rope, swiglu } from './elementwise.js';
+import { add, rmsnorm, rope, storeKV, swiglu } from './elementwise.js';
 import { embed, matmul } from './matmul.js';
 import { addBias, blocksparseAttention, gegelu, layernorm } from './small.js';
 
@@ -15,6 +15,8 @@ export const refBackend: Backend = {
   rope,
   attention,
   swiglu,
+  add,
+  storeKV,
   layernorm,
   addBias,
   gegelu,
