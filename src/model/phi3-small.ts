@@ -17,7 +17,7 @@ import * as ref from '../backend/ref/small.js';
 import { RequestError } from '../errors.js';
 import { buildLayout, type BlockSparseLayout } from './blocksparse.js';
 import { isDenseLayer, type Phi3SmallConfig } from './config-small.js';
-import { KVCache } from './kv-cache.js';
+import { KVCache, kvMemory } from './kv-cache.js';
 import type { ForwardOptions, ModelOptions } from './phi3.js';
 import type { RopeFactorMode, RopeFactorSet } from './rope.js';
 import type { Phi3SmallWeights } from './weights-small.js';
@@ -50,6 +50,9 @@ export function smallRopeAngles(c: Phi3SmallConfig, set: RopeFactorSet, startPos
   return { cos, sin, half };
 }
 
+/** Most tokens one forward step runs at once (llama.cpp's micro-batch is 512). */
+export const PREFILL_CHUNK = 128;
+
 export class Phi3SmallModel {
   readonly contextSize: number;
   readonly ropeMode: RopeFactorMode;
@@ -69,7 +72,8 @@ export class Phi3SmallModel {
 
   newCache(): KVCache {
     const c = this.config;
-    return new KVCache(c.numLayers, c.numKvHeads * c.headDim, this.contextSize);
+    // in the backend's memory when it has one (WASM), so attention kernels read the cache in place
+    return new KVCache(c.numLayers, c.numKvHeads * c.headDim, this.contextSize, kvMemory(this.backend));
   }
 
   /** Which RoPE set a call ending at position maxPos uses (long iff k_len > original, in 'dynamic'). */
@@ -82,7 +86,13 @@ export class Phi3SmallModel {
   }
 
   /** Runs `tokens` after the positions in `cache`, appends them, returns the last (or every) logits row. */
+  /** Phi-3-small runs on synchronous backends only (it mixes backend ops with JS math on the arrays). */
+  async forwardAsync(tokens: ArrayLike<number>, cache: KVCache, opts: ForwardOptions = {}): Promise<Float32Array> {
+    return this.forward(tokens, cache, opts);
+  }
+
   forward(tokens: ArrayLike<number>, cache: KVCache, opts: ForwardOptions = {}): Float32Array {
+    if (this.backend.sync) throw new RequestError(`Phi-3-small does not run on the asynchronous ${this.backend.name} backend; use wasm or ref`);
     const n = tokens.length;
     const V = this.config.vocabSize;
     if (n === 0) throw new RequestError('forward() needs at least one token');
@@ -106,13 +116,34 @@ export class Phi3SmallModel {
     return this.run(Array.from(tokens), cache, opts.allLogits === true);
   }
 
+  /**
+   * A prompt runs in chunks of PREFILL_CHUNK tokens (each attends to the cache the earlier ones filled):
+   * the activations of one chunk are what must fit beside the weights in each WASM memory (a 7B model
+   * leaves 256 MiB there), whatever the prompt's length. Only the rows of logits asked for are computed.
+   */
   private run(tokens: number[], cache: KVCache, allLogits: boolean): Float32Array {
+    if (tokens.length <= PREFILL_CHUNK) return this.runChunk(tokens, cache, allLogits ? tokens.length : 1);
+    const V = this.config.vocabSize;
+    const all = allLogits ? new Float32Array(tokens.length * V) : undefined;
+    let last: Float32Array = new Float32Array(0);
+    for (let i = 0; i < tokens.length; i += PREFILL_CHUNK) {
+      const part = tokens.slice(i, i + PREFILL_CHUNK);
+      const rows = allLogits ? part.length : i + PREFILL_CHUNK >= tokens.length ? 1 : 0;
+      last = this.runChunk(part, cache, rows);
+      all?.set(last, i * V);
+    }
+    return all ?? last;
+  }
+
+  /** Runs one chunk; returns the logits of its last `rows` tokens (0: none). */
+  private runChunk(tokens: number[], cache: KVCache, rows: number): Float32Array {
     const c = this.config;
     const be = this.backend;
-    const layernorm = be.layernorm ?? ref.layernorm;
-    const addBias = be.addBias ?? ref.addBias;
-    const gegelu = be.gegelu ?? ref.gegelu;
-    const sparse = be.blocksparseAttention ?? ref.blocksparseAttention;
+    // bound: a backend's methods use its own state (the WASM backend's memories)
+    const layernorm = be.layernorm?.bind(be) ?? ref.layernorm;
+    const addBias = be.addBias?.bind(be) ?? ref.addBias;
+    const gegelu = be.gegelu?.bind(be) ?? ref.gegelu;
+    const sparse = be.blocksparseAttention?.bind(be) ?? ref.blocksparseAttention;
     const n = tokens.length;
     const start = cache.length;
     const h = c.hiddenSize;
@@ -184,7 +215,7 @@ export class Phi3SmallModel {
     for (const t of tokens) cache.tokens.push(t);
 
     // Only the rows whose logits are wanted go through the (vocab-sized) tied head.
-    const rows = allLogits ? n : 1;
+    if (rows === 0) return new Float32Array(0);
     const normed = new Float32Array(rows * h);
     layernorm(normed, x.subarray((n - rows) * h), this.weights.outputNormW, this.weights.outputNormB, c.layerNormEps, rows, h);
     const V = c.vocabSize;

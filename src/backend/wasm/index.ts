@@ -1,38 +1,45 @@
 // The WASM backend: the Backend interface (../backend.ts) over C kernels compiled to WebAssembly SIMD
 // (kernels/, built by kernels/build.sh), run on worker threads sharing one memory (pool.ts, arena.ts).
 // The relaxed-SIMD build is used where the engine supports it (enabled on Node 20 by setting V8's flag
-// at run time before the first compile) and passes a known-answer self-test, otherwise the SIMD128
-// build. Weights and the KV cache are allocated in WASM memory through allocate(), so they are read
+// at run time before the first compile; browsers need no flag: the platform seam is host.ts) and passes
+// a known-answer self-test, otherwise the SIMD128 build. Weights and the KV cache are allocated in WASM memory through allocate(), so they are read
 // straight from the file to where the kernels use them, in ggml's block layout (no repacking);
 // tensors that live elsewhere are copied in once (cached per buffer). Activations passed as plain
 // Float32Arrays are copied in and out (small next to the weights). A model larger than one 4 GiB
 // memory spreads over several (Shard below). Weight types without a kernel fall back to the reference
 // backend. Tested op by op against ../ref in test/wasm-parity.test.ts, and end to end on the reference
 // models (also spread over several small memories).
-import { readFileSync, existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
 import type { AttentionShape, Backend, KVLayer, RopeAngles } from '../backend.js';
 import { refBackend } from '../ref/index.js';
 import type { Tensor } from '../../model/tensor.js';
+import type { BlockSparseLayout } from '../../model/blocksparse.js';
 import { GGMLType, typeInfo } from '../../quant/types.js';
 import { quantizeRow } from '../../quant/index.js';
 import { Phi3Error } from '../../errors.js';
 import { Arena } from './arena.js';
 import { ThreadPool } from './pool.js';
+import { installedWasmHost, type WasmHost } from './host.js';
+import { nodeWasmHost } from './host-node.js';
 
 const OP_MATMUL = 1;
 const OP_RMSNORM = 2;
 const OP_ROPE = 3;
 const OP_SWIGLU = 4;
 const OP_ATTENTION = 5;
+// Phi-3-small's ops (kernels/small.c)
+const OP_LAYERNORM = 6;
+const OP_ADD_BIAS = 7;
+const OP_GEGELU = 8;
+const OP_BLOCKSPARSE = 9;
 
 const Q8_BLOCK = 40; // per 32 activations: 32 × i8, f32 d, f32 d·Σq (kernels/common.h)
 const Q8K_BLOCK = 292; // bq8k: f32 d, 16 × i16 sums, 256 × i8
 const Q32 = new Set<GGMLType>([GGMLType.Q4_0, GGMLType.Q8_0]);
 const QK = new Set<GGMLType>([GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K]);
 const FLOAT = new Set<GGMLType>([GGMLType.F32, GGMLType.F16, GGMLType.BF16]);
+/** Weight types with prefill kernels over 4-token-interleaved activations (kernels/quantize.c). */
+const X4 = new Set<GGMLType>([GGMLType.Q4_0, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K]);
+const X4_MAX_K = 32768;
 /** Below this many elements an element-wise op runs on the calling thread alone. */
 const SMALL = 1 << 15;
 
@@ -59,27 +66,20 @@ interface Shard {
   slots: Map<string, { ptr: number; bytes: number }>;
 }
 
-function wasmPath(file: string): string {
-  // src/backend/wasm/ when run from source; dist/backend/wasm/ → the shipped src/ copy when built.
-  const here = new URL(`./${file}`, import.meta.url);
-  const fromDist = new URL(`../../../src/backend/wasm/${file}`, import.meta.url);
-  for (const u of [here, fromDist]) if (existsSync(fileURLToPath(u))) return fileURLToPath(u);
-  throw new Phi3Error(`WASM kernels ${file} not found next to ${fileURLToPath(import.meta.url)}; run npm run build:wasm`);
+/** The platform the kernels run on: Node's unless a browser installed its own (host.ts). */
+function host(): WasmHost {
+  return installedWasmHost() ?? nodeWasmHost;
 }
 
 let relaxedSupport: boolean | undefined;
 /** Whether this engine runs relaxed SIMD; on Node 20 it is behind a V8 flag, which we set if needed. */
 export function relaxedSimdSupported(): boolean {
   if (relaxedSupport !== undefined) return relaxedSupport;
-  const bytes = readFileSync(wasmPath('kernels-relaxed.wasm'));
+  const bytes = host().kernelBytes('kernels-relaxed.wasm');
   relaxedSupport = WebAssembly.validate(bytes);
   if (!relaxedSupport) {
     try {
-      setFlagsFromString('--experimental-wasm-relaxed-simd');
-      // Node 20's baseline compiler (Liftoff) miscompiles relaxed_dot_i8x16_i7x16_add with a memory
-      // operand; compile with the optimizing compiler only (this process's later modules too).
-      setFlagsFromString('--no-liftoff');
-      relaxedSupport = WebAssembly.validate(bytes);
+      relaxedSupport = host().enableRelaxedSimd() && WebAssembly.validate(bytes);
     } catch {
       relaxedSupport = false;
     }
@@ -99,7 +99,7 @@ const modules = new Map<SimdFlavor, WebAssembly.Module>();
 function kernelModule(flavor: SimdFlavor): WebAssembly.Module {
   let m = modules.get(flavor);
   if (!m) {
-    m = new WebAssembly.Module(readFileSync(wasmPath(flavor === 'relaxed' ? 'kernels-relaxed.wasm' : 'kernels-simd128.wasm')));
+    m = new WebAssembly.Module(host().kernelBytes(flavor === 'relaxed' ? 'kernels-relaxed.wasm' : 'kernels-simd128.wasm'));
     modules.set(flavor, m);
   }
   return m;
@@ -120,9 +120,11 @@ export class WasmBackend implements Backend {
   /** Tensors uploaded from outside WASM memory, by their data buffer view. */
   private readonly uploaded = new WeakMap<Uint8Array, { shard: Shard; ptr: number }>();
   private readonly finalizer = new FinalizationRegistry<{ shard: Shard; ptr: number }>(({ shard, ptr }) => shard.arena.release(ptr));
+  /** Blocksparse layout tables (CSR rowPtr, cols) copied into each memory that ran attention with them. */
+  private readonly layouts = new WeakMap<BlockSparseLayout, Map<Shard, { rowPtr: number; cols: number }>>();
 
   constructor(opts: WasmBackendOptions = {}) {
-    const threads = opts.threads ?? availableParallelism();
+    const threads = opts.threads ?? host().cores();
     if (!Number.isInteger(threads) || threads < 1) throw new Phi3Error(`threads must be a positive integer, got ${threads}`);
     this.simd = opts.simd ?? (relaxedSimdSupported() ? 'relaxed' : 'simd128');
     if (this.simd === 'relaxed' && !relaxedSimdSupported()) throw new Phi3Error('relaxed SIMD is not supported by this JavaScript engine');
@@ -201,7 +203,7 @@ export class WasmBackend implements Backend {
 
   private openShard(): Shard {
     const arena = new Arena(sharedMemorySupported(), this.memoryBytes);
-    const shard = { arena, pool: new ThreadPool(kernelModule(this.simd), arena, this.requestedThreads), slots: new Map() };
+    const shard = { arena, pool: new ThreadPool(kernelModule(this.simd), arena, this.requestedThreads, host()), slots: new Map() };
     this.shards.push(shard);
     return shard;
   }
@@ -209,6 +211,10 @@ export class WasmBackend implements Backend {
   /** Room for `bytes` in the first memory that has it, opening a new memory when none has. */
   private place(bytes: number): { shard: Shard; ptr: number } {
     for (const shard of this.shards) {
+      // Leave 1/16 of every memory (256 MiB of 4 GiB) for the scratch buffers of the ops that run there:
+      // a 7B model fills its first memory with weights, and a prefill's activations (tens of MB per 128
+      // tokens) must still fit beside them. A new memory takes anything that fits at all.
+      if (shard.arena.used + bytes > shard.arena.maxPages * 65536 * (15 / 16)) continue;
       const ptr = shard.arena.tryAlloc(bytes);
       if (ptr >= 0) return { shard, ptr };
     }
@@ -294,7 +300,16 @@ export class WasmBackend implements Backend {
     const xPtr = this.input('x', x, nTokens * k);
     let act = xPtr;
     let stride = k * 4;
-    if (quant32) {
+    // prefill: activations interleaved by groups of 4 tokens for the kernels that take them (x4), which
+    // unpack a weight row on the thread's stack (k bytes and a little more: the main thread has 64 KiB)
+    const x4 = nTokens >= 4 && X4.has(w.type) && k <= X4_MAX_K ? 1 : 0;
+    if (x4) {
+      const groups = Math.ceil(nTokens / 4);
+      stride = (quant32 ? (k / 32) * Q8_BLOCK : (k / 256) * Q8K_BLOCK) * 4;
+      act = this.slot('xq', stride * groups);
+      if (quant32) this.pool.exports.quantize_q8x4(xPtr, act, k, nTokens);
+      else this.pool.exports.quantize_q8kx4(xPtr, act, k, nTokens);
+    } else if (quant32) {
       stride = (k / 32) * Q8_BLOCK;
       act = this.slot('xq', stride * nTokens);
       this.pool.exports.quantize_q8(xPtr, act, k, nTokens);
@@ -307,7 +322,7 @@ export class WasmBackend implements Backend {
     // Chunks small enough that their weights stay in L2 while every token passes over them, and
     // enough of them (8 per thread) that threads finishing early even out the load.
     const chunk = Math.max(1, Math.min(Math.ceil(rows / (this.threads * 8)), Math.floor(262144 / rowBytes)));
-    this.pool.run(OP_MATMUL, [w.type, wPtr, rowBytes, rows, k, act, stride, nTokens, yPtr], [], rows, chunk, rows * nTokens * k >= SMALL);
+    this.pool.run(OP_MATMUL, [w.type, wPtr, rowBytes, rows, k, act, stride, nTokens, yPtr, x4], [], rows, chunk, rows * nTokens * k >= SMALL);
     this.copyOut(yPtr, y, nTokens * rows);
   }
 
@@ -377,10 +392,19 @@ export class WasmBackend implements Backend {
       [s.scale],
       nTokens * numHeads,
       Math.ceil((nTokens * numHeads) / (8 * this.threads)),
-      // waking workers costs tens of µs: only worth it past ~1M multiply-adds (long contexts, prefill)
-      work >= 1 << 20,
+      // waking workers costs tens of µs, ~64K multiply-adds of this kernel (decode past ~20 positions)
+      work >= 1 << 16,
     );
     this.copyOut(oPtr, out, nOut);
+  }
+
+  // Data movement in plain JS: memory-bound copies that a kernel call would not speed up.
+  add(y: Float32Array, x: Float32Array, n: number): void {
+    refBackend.add(y, x, n);
+  }
+
+  storeKV(kv: KVLayer, src: Float32Array, srcRowStride: number, srcOffset: number, nTokens: number, startPos: number, kvDim: number): void {
+    refBackend.storeKV(kv, src, srcRowStride, srcOffset, nTokens, startPos, kvDim);
   }
 
   swiglu(out: Float32Array, gateUp: Float32Array, nTokens: number, ff: number): void {
@@ -396,6 +420,88 @@ export class WasmBackend implements Backend {
     const oPtr = this.output('y', out, nTokens * ff);
     this.pool.run(OP_SWIGLU, [oPtr, guPtr, nTokens, ff], [], nTokens * ff, 4096, nTokens * ff >= SMALL);
     this.copyOut(oPtr, out, nTokens * ff);
+  }
+
+  // --- Phi-3-small ops (kernels/small.c) -------------------------------------------------------------
+
+  layernorm(y: Float32Array, x: Float32Array, weight: Float32Array, bias: Float32Array, eps: number, nTokens: number, dim: number): void {
+    const t0 = this.profile && performance.now();
+    this.use(this.shards[0]);
+    const n = nTokens * dim;
+    const xPtr = this.input('x', x, n);
+    const wPtr = this.input('w', weight, dim);
+    const bPtr = this.input('b', bias, dim);
+    const yPtr = this.output('y', y, n);
+    this.pool.run(OP_LAYERNORM, [yPtr, xPtr, wPtr, bPtr, nTokens, dim], [eps], nTokens, Math.ceil(nTokens / (4 * this.threads)), n >= SMALL);
+    this.copyOut(yPtr, y, n);
+    if (t0) this.note('layernorm', t0);
+  }
+
+  addBias(y: Float32Array, bias: Float32Array, nTokens: number, dim: number): void {
+    const t0 = this.profile && performance.now();
+    this.use(this.shards[0]);
+    const n = nTokens * dim;
+    const yPtr = this.input('y', y, n);
+    const bPtr = this.input('b', bias, dim);
+    this.pool.run(OP_ADD_BIAS, [yPtr, bPtr, nTokens, dim], [], nTokens, Math.ceil(nTokens / (4 * this.threads)), n >= 4 * SMALL);
+    this.copyOut(yPtr, y, n);
+    if (t0) this.note('addBias', t0);
+  }
+
+  gegelu(out: Float32Array, x: Float32Array, nTokens: number, ff: number, limit: number): void {
+    const t0 = this.profile && performance.now();
+    this.use(this.shards[0]);
+    const n = nTokens * ff;
+    const xPtr = this.input('gu', x, 2 * n);
+    const oPtr = this.output('y', out, n);
+    this.pool.run(OP_GEGELU, [oPtr, xPtr, nTokens, ff], [limit], n, 4096, n >= SMALL);
+    this.copyOut(oPtr, out, n);
+    if (t0) this.note('gegelu', t0);
+  }
+
+  blocksparseAttention(out: Float32Array, q: Float32Array, qRowStride: number, kv: KVLayer, s: AttentionShape, layout: BlockSparseLayout): void {
+    const t0 = this.profile && performance.now();
+    const { nTokens, startPos, numHeads, numKvHeads, headDim } = s;
+    const positions = startPos + nTokens;
+    const kvN = positions * numKvHeads * headDim;
+    if (kv.k.length < kvN || kv.v.length < kvN) throw new Phi3Error(`KV cache holds fewer than ${positions} positions`);
+    if (layout.numHeads !== numHeads) throw new Phi3Error(`blocksparse layout is for ${layout.numHeads} heads, attention has ${numHeads}`);
+    if (positions > layout.numBlocks * layout.blockSize)
+      throw new Phi3Error(`blocksparse layout covers ${layout.numBlocks * layout.blockSize} positions, attention needs ${positions}`);
+    this.use(this.shardOf(kv.k) ?? this.shards[0]);
+    const shard = this.shards.find((sh) => sh.arena === this.arena)!;
+    let perShard = this.layouts.get(layout);
+    if (!perShard) this.layouts.set(layout, (perShard = new Map()));
+    let tables = perShard.get(shard);
+    if (!tables) {
+      // kept for the layout's lifetime (one per model); small next to the KV cache
+      tables = { rowPtr: this.arena.alloc(layout.rowPtr.byteLength), cols: this.arena.alloc(Math.max(4, layout.cols.byteLength)) };
+      new Int32Array(this.arena.buffer, tables.rowPtr, layout.rowPtr.length).set(layout.rowPtr);
+      new Int32Array(this.arena.buffer, tables.cols, layout.cols.length).set(layout.cols);
+      perShard.set(shard, tables);
+    }
+    const qPtr = this.input('q', q, nTokens * qRowStride);
+    const kPtr = this.input('k', kv.k, kvN);
+    const vPtr = this.input('v', kv.v, kvN);
+    const nOut = nTokens * numHeads * headDim;
+    const oPtr = this.output('att', out, nOut);
+    // scores of one (token, head): at most the positions its key blocks hold, bounded by the prefix
+    const stride = Math.ceil((positions + headDim) / 4) * 4;
+    const scratch = this.slot('scores', stride * 4 * this.threads);
+    // work of the last query's head 0, times the items: an upper bound that decides on waking workers
+    const last = Math.floor((positions - 1) / layout.blockSize);
+    const visited = (layout.rowPtr[last + 1] - layout.rowPtr[last]) * layout.blockSize;
+    const work = nTokens * numHeads * Math.min(positions, visited) * headDim;
+    this.pool.run(
+      OP_BLOCKSPARSE,
+      [oPtr, qPtr, qRowStride, kPtr, vPtr, nTokens, startPos, numHeads, numKvHeads, headDim, scratch, stride, tables.rowPtr, tables.cols, layout.blockSize, layout.numBlocks],
+      [s.scale],
+      nTokens * numHeads,
+      Math.ceil((nTokens * numHeads) / (8 * this.threads)),
+      work >= 1 << 20,
+    );
+    this.copyOut(oPtr, out, nOut);
+    if (t0) this.note('blocksparse attention', t0);
   }
 }
 

@@ -3,57 +3,35 @@
 // runs its own share, then waits until every worker has decremented `pending`. Workers spin briefly on
 // the counter before sleeping in Atomics.wait, so back-to-back kernels (decode issues ~200 per token)
 // cost microseconds, not a wake-up each. Without shared memory there is one thread and no workers.
-// Workers are Node worker_threads built from an inline script (no separate file to locate); browsers
-// would use the same protocol over Web Workers. Tested by test/wasm-parity.test.ts at 1 and 2 threads.
-import { Worker } from 'node:worker_threads';
+// Workers come from the platform (host.ts: Node worker_threads, or Web Workers in a browser) and all run
+// host.ts's WORKER_LOOP. Tested by test/wasm-parity.test.ts at 1 and 2 threads, and in Chromium by
+// test/web-offline.test.ts.
 import type { Arena } from './arena.js';
+import type { PoolWorker, WasmHost } from './host.js';
+import { ARGS, CHUNK, COUNTER, DONE, FARGS, GEN, OP, TOTAL } from './job.js';
 
 export interface KernelExports {
   run(tid: number, gen: number): void;
   job_addr(): number;
   quantize_q8(x: number, y: number, k: number, ntok: number): void;
   quantize_q8k(x: number, y: number, k: number, ntok: number): void;
+  quantize_q8x4(x: number, y: number, k: number, ntok: number): void;
+  quantize_q8kx4(x: number, y: number, k: number, ntok: number): void;
   __heap_base: WebAssembly.Global;
   __stack_pointer: WebAssembly.Global;
 }
 
-// job.c's job_t, in int32 words
-const GEN = 0;
-const COUNTER = 1;
-const OP = 2;
-const TOTAL = 3;
-const DONE = 4;
-const CHUNK = 5;
-const ARGS = 8;
-const FARGS = 24;
 const CLOSED = 0xfff; // chunk index meaning "no chunk to take"
 const MAX_CHUNKS = 4000;
 const STACK = 256 * 1024;
 
-const WORKER_SOURCE = `
-const { workerData } = require('node:worker_threads');
-const { module, memory, tid, jobAddr, stackTop, spin } = workerData;
-const inst = new WebAssembly.Instance(module, { env: { memory } });
-inst.exports.__stack_pointer.value = stackTop;
-const I = new Int32Array(memory.buffer, jobAddr, 32);
-let seen = 0;
-for (;;) {
-  let g, n = 0;
-  while ((g = Atomics.load(I, ${GEN})) === seen) {
-    if (++n > spin) { Atomics.wait(I, ${GEN}, seen); n = 0; }
-  }
-  seen = g;
-  if (I[${OP}] === -1) break;
-  inst.exports.run(tid, g);
-}
-`;
-
 export class ThreadPool {
   readonly exports: KernelExports;
   readonly nThreads: number;
-  private readonly workers: Worker[] = [];
-  private readonly I: Int32Array;
-  private readonly F: Float32Array;
+  private readonly workers: PoolWorker[] = [];
+  private I: Int32Array;
+  private F: Float32Array;
+  private readonly jobAddr: number;
   private gen = 0;
   private closed = false;
 
@@ -61,22 +39,18 @@ export class ThreadPool {
     module: WebAssembly.Module,
     readonly arena: Arena,
     threads: number,
+    host: WasmHost,
   ) {
     const inst = new WebAssembly.Instance(module, { env: { memory: arena.memory } });
     this.exports = inst.exports as unknown as KernelExports;
     arena.init(this.exports.__heap_base.value as number);
-    const jobAddr = this.exports.job_addr();
+    const jobAddr = (this.jobAddr = this.exports.job_addr());
     this.I = new Int32Array(arena.buffer, jobAddr, 32);
     this.F = new Float32Array(arena.buffer, jobAddr, 32);
     this.nThreads = arena.shared ? Math.max(1, threads) : 1;
     for (let tid = 1; tid < this.nThreads; tid++) {
       const stackTop = arena.alloc(STACK) + STACK;
-      const w = new Worker(WORKER_SOURCE, {
-        eval: true,
-        workerData: { module, memory: arena.memory, tid, jobAddr, stackTop, spin: 100000 },
-      });
-      w.unref();
-      this.workers.push(w);
+      this.workers.push(host.spawnWorker({ module, memory: arena.memory, tid, jobAddr, stackTop, spin: 100000 }));
     }
   }
 
@@ -86,6 +60,11 @@ export class ThreadPool {
    * workers costs more than it saves). Returns when every chunk is done.
    */
   run(op: number, args: number[], fargs: number[], units: number, chunk: number, parallel = true): void {
+    // an unshared memory (a browser page that is not cross-origin isolated) detaches views as it grows
+    if (this.I.length === 0) {
+      this.I = new Int32Array(this.arena.buffer, this.jobAddr, 32);
+      this.F = new Float32Array(this.arena.buffer, this.jobAddr, 32);
+    }
     const I = this.I;
     chunk = Math.max(1, chunk, Math.ceil(units / MAX_CHUNKS));
     const total = Math.ceil(units / chunk);
@@ -121,7 +100,7 @@ export class ThreadPool {
       this.gen = (this.gen + 1) & 0xfffff;
       Atomics.store(this.I, GEN, this.gen);
       Atomics.notify(this.I, GEN);
-      for (const w of this.workers) void w.terminate();
+      for (const w of this.workers) w.terminate();
     }
   }
 }

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 CLANG=${CLANG:-clang-19}
 OUT=${OUT:-..}   # CI builds into a temporary folder and compares (see .ci/run)
-SRC="quantize.c matmul_q.c matmul_f.c ops.c job.c"
+SRC="quantize.c matmul_q.c matmul_f.c ops.c small.c job.c"
 FLAGS=(--target=wasm32 -O3 -nostdlib -ffreestanding -msimd128 -matomics -mbulk-memory -mnontrapping-fptoint -fno-math-errno
   -fuse-ld=lld -Wall -Wextra -Wno-unused-parameter
   -Wl,--no-entry -Wl,--import-memory -Wl,--shared-memory -Wl,--max-memory=4294967296 -Wl,-z,stack-size=65536

@@ -29,20 +29,44 @@ enum { T_F32 = 0, T_F16 = 1, T_Q4_0 = 2, T_Q8_0 = 8, T_Q4_K = 12, T_Q5_K = 13, T
 
 static inline float as_f32(uint32_t u) { union { uint32_t u; float f; } v = { u }; return v.f; }
 static inline uint32_t as_u32(float f) { union { float f; uint32_t u; } v = { f }; return v.u; }
-static inline uint16_t ld16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+static inline uint16_t ld16(const uint8_t *p) {
+  uint16_t v;
+  __builtin_memcpy(&v, p, 2); // one 16-bit load (wasm is little-endian)
+  return v;
+}
 
-// IEEE half → float: shift the exponent/mantissa into place and rescale by 2^112, which is exact for
-// normals and subnormals alike; infinities and NaNs are passed through explicitly.
+// IEEE half → float, exactly. Normals: the exponent/mantissa shifted into place with the exponent bias
+// added in integer arithmetic; subnormals (small block scales are common: half of a random Q5_K
+// model's) as mantissa · 2^−24 through an integer → float conversion. Never a subnormal float on the
+// way: x86 multiplies those through a microcode assist ~100× slower, which once made whole matmuls
+// twice as slow. Infinities and NaNs are passed through explicitly.
 static inline float fp16_to_f32(uint16_t h) {
   uint32_t sign = (uint32_t)(h & 0x8000) << 16;
   uint32_t em = h & 0x7fff;
   if (em >= 0x7c00) return as_f32(sign | 0x7f800000 | ((em & 0x3ff) << 13));
-  return as_f32(sign | as_u32(as_f32(em << 13) * 0x1p112f));
+  if (em < 0x400) return as_f32(sign | as_u32((float)em * 0x1p-24f));
+  return as_f32(sign | ((em << 13) + 0x38000000));
+}
+
+// em = |half| bits (h & 0x7fff) of 4 finite halves → |float|, as fp16_to_f32 without branches.
+static inline v128_t f16x4_abs_to_f32(v128_t em) {
+  v128_t normal = wasm_i32x4_add(wasm_i32x4_shl(em, 13), wasm_i32x4_splat(0x38000000));
+  v128_t sub = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(em), wasm_f32x4_splat(0x1p-24f));
+  return wasm_v128_bitselect(sub, normal, wasm_i32x4_lt(em, wasm_i32x4_splat(0x400)));
 }
 
 // Four halves → f32x4 without branches: exact for normals and subnormals; infinities and NaNs (never
 // valid block scales) become large finite values.
 static inline v128_t f16x4_to_f32(uint32_t h0, uint32_t h1, uint32_t h2, uint32_t h3) {
+  v128_t h = wasm_i32x4_make(h0, h1, h2, h3);
+  v128_t f = f16x4_abs_to_f32(wasm_v128_and(h, wasm_i32x4_splat(0x7fff)));
+  return wasm_v128_or(f, wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x8000)), 16));
+}
+
+// The same with fewer instructions, for Q4_0 / Q8_0 block scales (subnormal only for blocks whose
+// largest weight is below ~5e-4, rare in real models): rescaling by 2^112 is exact for subnormals too,
+// but those multiply at the slow x86 rate.
+static inline v128_t f16x4_to_f32_fast(uint32_t h0, uint32_t h1, uint32_t h2, uint32_t h3) {
   v128_t h = wasm_i32x4_make(h0, h1, h2, h3);
   v128_t f = wasm_f32x4_mul(wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x7fff)), 13), wasm_f32x4_splat(0x1p112f));
   return wasm_v128_or(f, wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x8000)), 16));
@@ -86,6 +110,22 @@ static inline v128_t dot1_u7s8(v128_t u, v128_t s) {
 #endif
 }
 
+// i16 lanes: u[2i]·s[2i] + u[2i+1]·s[2i+1] (pmaddubsw), u unsigned < 128, s signed; callers keep the
+// pair sums (and any i16 sums of them) within i16. Relaxed: one instruction.
+static inline v128_t pdot_u7s8(v128_t u, v128_t s) {
+#ifdef RELAXED
+  return wasm_i16x8_relaxed_dot_i8x16_i7x16(s, u);
+#else
+  v128_t ue = wasm_v128_and(u, wasm_i16x8_splat(0x00ff)), uo = wasm_u16x8_shr(u, 8);
+  v128_t se = wasm_i16x8_shr(wasm_i16x8_shl(s, 8), 8), so = wasm_i16x8_shr(s, 8);
+  return wasm_i16x8_add(wasm_i16x8_mul(ue, se), wasm_i16x8_mul(uo, so));
+#endif
+}
+
+// The high nibbles of 16 bytes. V8 compiles i8x16.shr_u to a 16-bit shift plus a mask it rebuilds on
+// every use; a 16-bit shift and a mask held in a register is cheaper.
+static inline v128_t hi_nibbles(v128_t q, v128_t m4) { return wasm_v128_and(wasm_u16x8_shr(q, 4), m4); }
+
 // acc + Σ4 a·b per i32 lane for two signed byte vectors.
 static inline v128_t dot_s8s8(v128_t acc, v128_t a, v128_t b) {
   v128_t lo = wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(a), wasm_i16x8_extend_low_i8x16(b));
@@ -123,5 +163,6 @@ static inline float expf_(float x) {
 }
 
 // Kernels implemented in the other translation units, called by job.c.
-void matmul_q(int type, const uint8_t *w, int row_bytes, int r0, int r1, int rows, int k, const uint8_t *xq, int x_stride, int ntok, float *y);
+void matmul_q(int type, const uint8_t *w, int row_bytes, int r0, int r1, int rows, int k, const uint8_t *xq, int x_stride, int ntok, float *y,
+              int x4);
 void matmul_f(int type, const uint8_t *w, int row_bytes, int r0, int r1, int rows, int k, const float *x, int ntok, float *y);

@@ -9,6 +9,8 @@ void rope(float *x, int t0, int t1, int row_stride, int offset, int nheads, int 
 void swiglu(float *out, const float *gu, int e0, int e1, int ff);
 void attention_item(float *out, const float *q, int q_stride, const float *k, const float *v, int t, int h, int start, int nheads,
                     int nkv, int hd, float scale, int window, float *scratch, int scores_len);
+// Phi-3-small's ops (small.c): op codes 6..9, with the job's arguments.
+void small_op(int op, int tid, int lo, int n, const int32_t *a, const float *f);
 
 enum { OP_MATMUL = 1, OP_RMSNORM = 2, OP_ROPE = 3, OP_SWIGLU = 4, OP_ATTENTION = 5 };
 
@@ -41,7 +43,6 @@ static inline int take(uint32_t gen) {
 
 // Runs chunks of the current job until none is left. gen: the job generation the caller was woken for.
 EXPORT void run(int tid, uint32_t gen) {
-  (void)tid;
   for (;;) {
     int c = take(gen);
     if (c < 0) return;
@@ -49,12 +50,12 @@ EXPORT void run(int tid, uint32_t gen) {
     int lo = c * job.chunk, n = job.chunk;
     switch (job.op) {
       case OP_MATMUL: {
-        // a: type, w, row_bytes, rows, k, x, x_stride, ntok, y — chunk: rows
+        // a: type, w, row_bytes, rows, k, x, x_stride, ntok, y, x4 (activation layout) — chunk: rows
         int type = a[0], hi = MIN(a[3], lo + n);
         if (type == T_F32 || type == T_F16 || type == T_BF16)
           matmul_f(type, P(1), a[2], lo, hi, a[3], a[4], P(5), a[7], P(8));
         else
-          matmul_q(type, P(1), a[2], lo, hi, a[3], a[4], P(5), a[6], a[7], P(8));
+          matmul_q(type, P(1), a[2], lo, hi, a[3], a[4], P(5), a[6], a[7], P(8), a[9]);
         break;
       }
       case OP_RMSNORM: // y, x, w, ntok, dim; f0 eps — chunk: tokens
@@ -76,6 +77,9 @@ EXPORT void run(int tid, uint32_t gen) {
                          a[6] + a[5]);
         break;
       }
+      default:
+        small_op(job.op, tid, lo, n, job.a, job.f);
+        break;
     }
     __atomic_fetch_add(&job.done, 1, __ATOMIC_SEQ_CST);
   }

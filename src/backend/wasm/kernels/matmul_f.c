@@ -1,7 +1,7 @@
 // Float weights (F32, F16, BF16) × f32 activations, each weight row converted 8 values at a time and
-// dotted with up to 4 tokens. F16 is decoded with integer SIMD (no f16 instructions in SIMD128): the
-// exponent/mantissa are shifted into place and rescaled by 2^112 (exact for normals and subnormals),
-// infinities/NaNs are patched by a select. Any K (tails handled in scalar code).
+// dotted with up to 4 tokens. F16 is decoded with integer SIMD (no f16 instructions in SIMD128), exactly
+// and without subnormal floats on the way (f16x4_abs_to_f32 in common.h); infinities/NaNs are patched by
+// a select. Any K (tails handled in scalar code).
 // Tested against the float64 reference in test/wasm-parity.test.ts.
 #include "common.h"
 
@@ -21,13 +21,13 @@ INLINE void load8(int type, const uint8_t *w, int i, v128_t *a, v128_t *b) {
     *b = wasm_i32x4_shl(hi, 16);
     return;
   }
-  const v128_t m = wasm_i32x4_splat(0x7fff), scale = wasm_f32x4_splat(0x1p112f), infexp = wasm_i32x4_splat(0x7c00);
+  const v128_t m = wasm_i32x4_splat(0x7fff), infexp = wasm_i32x4_splat(0x7c00);
   const v128_t fexp = wasm_i32x4_splat(0x7f800000);
   v128_t ems[2] = { wasm_v128_and(lo, m), wasm_v128_and(hi, m) };
   v128_t src[2] = { lo, hi }, out[2];
   for (int j = 0; j < 2; j++) {
     v128_t em = ems[j];
-    v128_t f = wasm_f32x4_mul(wasm_i32x4_shl(em, 13), scale);
+    v128_t f = f16x4_abs_to_f32(em); // no subnormal floats on the way (common.h)
     v128_t special = wasm_i32x4_ge(em, infexp);
     f = wasm_v128_bitselect(wasm_v128_or(fexp, wasm_i32x4_shl(em, 13)), f, special);
     out[j] = wasm_v128_or(f, wasm_i32x4_shl(wasm_v128_and(src[j], wasm_i32x4_splat(0x8000)), 16));

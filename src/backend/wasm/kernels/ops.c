@@ -45,12 +45,39 @@ void rope(float *x, int t0, int t1, int row_stride, int offset, int nheads, int 
   }
 }
 
-// out[t, i] = silu(gu[t, i]) · gu[t, ff + i] for flat element indices e0..e1 of the [ntok, ff] output.
+// e^x for 4 lanes as expf_ (degree-6 polynomial, 2^n via the exponent bits), with x clamped to
+// [−87, 88] so that 2^n stays a normal float: e^−87 ≈ 1.6e−38 instead of smaller values or 0, which
+// changes silu(x) = x / (1 + e^−x) by < 1e−35 absolute.
+static inline v128_t expf4(v128_t x) {
+  x = wasm_f32x4_pmax(wasm_f32x4_pmin(x, wasm_f32x4_splat(88.0f)), wasm_f32x4_splat(-87.0f));
+  v128_t n = wasm_f32x4_nearest(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)));
+  v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693145751953125f)));
+  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(1.428606765330187045e-06f)));
+  // unfused multiply-adds, in expf_'s order, so that both builds round alike
+#define MADD(c, p) wasm_f32x4_add(wasm_f32x4_splat(c), wasm_f32x4_mul(r, p))
+  v128_t p = MADD(1.0f, MADD(1.0f, MADD(0.5f, MADD(0.16666666666f, MADD(0.041666666666f, MADD(0.0083333333333f, wasm_f32x4_splat(0.00138888888888f)))))));
+#undef MADD
+  v128_t scale = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
+  return wasm_f32x4_mul(p, scale);
+}
+
+// out[t, i] = silu(gu[t, i]) · gu[t, ff + i] for flat element indices e0..e1 of the [ntok, ff] output,
+// 4 at a time within each token's row.
 void swiglu(float *out, const float *gu, int e0, int e1, int ff) {
-  for (int e = e0; e < e1; e++) {
+  const v128_t one = wasm_f32x4_splat(1.0f);
+  for (int e = e0; e < e1;) {
     int t = e / ff, i = e - t * ff;
-    float g = gu[2 * t * ff + i];
-    out[e] = g / (1.0f + expf_(-g)) * gu[2 * t * ff + ff + i];
+    int n = e1 - e < ff - i ? e1 - e : ff - i; // this row's part of the slice
+    const float *g = gu + 2 * t * ff + i, *u = g + ff;
+    float *o = out + e;
+    int j = 0;
+    for (; j + 4 <= n; j += 4) {
+      v128_t gv = wasm_v128_load(g + j);
+      v128_t s = wasm_f32x4_div(gv, wasm_f32x4_add(one, expf4(wasm_f32x4_neg(gv))));
+      wasm_v128_store(o + j, wasm_f32x4_mul(s, wasm_v128_load(u + j)));
+    }
+    for (; j < n; j++) o[j] = g[j] / (1.0f + expf_(-g[j])) * u[j];
+    e += n;
   }
 }
 
@@ -75,9 +102,17 @@ void attention_item(float *out, const float *q, int q_stride, const float *k, co
     if (d > mx) mx = d;
   }
   float sum = 0;
-  for (int p = first; p <= pos; p++) sum += sc[p] = expf_(sc[p] - mx);
+  int p = first;
+  v128_t vmx = wasm_f32x4_splat(mx), vsum = wasm_f32x4_splat(0);
+  for (; p + 4 <= pos + 1; p += 4) {
+    v128_t e = expf4(wasm_f32x4_sub(wasm_v128_load(sc + p), vmx));
+    wasm_v128_store(sc + p, e);
+    vsum = wasm_f32x4_add(vsum, e);
+  }
+  sum = hsum_f32(vsum);
+  for (; p <= pos; p++) sum += sc[p] = expf_(sc[p] - mx);
   for (int i = 0; i < hd; i++) acc[i] = 0;
-  for (int p = first; p <= pos; p++) {
+  for (p = first; p <= pos; p++) {
     const float *vp = v + p * kvdim + kvo;
     v128_t wv = wasm_f32x4_splat(sc[p]);
     int i = 0;
