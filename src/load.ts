@@ -4,7 +4,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FormatError, Phi3Error } from './errors.js';
-import { readGGUF, readTensorData, type GGUFFile, type GGUFTensorInfo } from './formats/gguf.js';
+import { readGGUF, readGGUFFrom, readTensorData, type GGUFFile, type GGUFTensorInfo } from './formats/gguf.js';
+import type { ByteSource } from './formats/io.js';
 import { openSafetensorsDir, readSafetensorsData, toTensor, type SafetensorsTensorInfo } from './formats/safetensors.js';
 import { configFromGGUF, configFromHF } from './model/config.js';
 import { configFromHFSmall, isPhi3SmallJson } from './model/config-small.js';
@@ -112,8 +113,10 @@ function tokenText(tok: Tokenizer, id: unknown): string | undefined {
   return typeof id === 'number' && id >= 0 && id < tok.vocabSize ? tok.idToPiece(id) : undefined;
 }
 
-export function openGGUF(path: string): ModelFiles {
-  const file = readGGUF(path);
+/** A GGUF file by path, or as a ByteSource (how browsers pass a File or an OPFS file). */
+export function openGGUF(input: string | ByteSource): ModelFiles {
+  const file = typeof input === 'string' ? readGGUF(input) : readGGUFFrom(input);
+  const path = file.path;
   const src = new GGUFSource(file);
   const get = (key: string) => file.get(key);
   const small = get('general.architecture') === PHI3SMALL_ARCH;
@@ -225,8 +228,9 @@ function openHFSmallFolder(dir: string, cfgJson: Record<string, unknown>, config
   };
 }
 
-/** Opens a GGUF file or a Hugging Face folder. */
-export function openModelFiles(path: string, opts: OpenOptions = {}): ModelFiles {
+/** Opens a GGUF file or a Hugging Face folder (by path), or a GGUF ByteSource. */
+export function openModelFiles(path: string | ByteSource, opts: OpenOptions = {}): ModelFiles {
+  if (typeof path !== 'string') return openGGUF(path);
   if (!existsSync(path)) throw new Phi3Error(`${path}: no such file or folder`);
   return statSync(path).isDirectory() ? openHFFolder(path, opts) : openGGUF(path);
 }

@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { Phi3Error } from '../errors.js';
 import { SearchService, providerFromSpec } from '../search/service.js';
 import { startServer } from '../server/server.js';
+import { startStaticSite } from '../server/static-site.js';
 import { addModelOptions, floatArg, intArg, openModel, type ModelCliOptions } from './common.js';
 
 interface ServeOptions extends ModelCliOptions {
@@ -30,6 +31,8 @@ interface ServeOptions extends ModelCliOptions {
   searchFetchPrivate?: boolean;
   web: boolean;
   quiet?: boolean;
+  static?: boolean;
+  isolate: boolean;
 }
 
 const collect = (v: string, list: string[]) => [...list, v];
@@ -68,9 +71,12 @@ export function serveCommand(): Command {
     .option('--search-results <n>', 'passages retrieved per question', intArg(1, 20), 6)
     .option('--search-fetch-private', 'also fetch result pages on loopback/private addresses')
     .option('--no-web', 'do not serve the chat page')
+    .option('--static', 'serve only the chat page and the browser build (no model here: the engine runs in the browser)')
+    .option('--no-isolate', 'with --static: no COOP/COEP headers (the browser engine then runs on one thread)')
     .option('-q, --quiet', 'no request log');
 
   return cmd.action(async (o: ServeOptions) => {
+    if (o.static) return serveStatic(o);
     if (o.ctx !== undefined) o.context = o.ctx;
     const apiKey = o.apiKey ?? process.env.PHI3_API_KEY;
     const providers = o.search.map((s) => {
@@ -118,5 +124,19 @@ export function serveCommand(): Command {
       process.once('SIGINT', () => stop('SIGINT'));
       process.once('SIGTERM', () => stop('SIGTERM'));
     });
+  });
+}
+
+/** `serve --static`: the page and dist/browser, until Ctrl-C. */
+async function serveStatic(o: ServeOptions): Promise<void> {
+  const site = await startStaticSite({ host: o.host, port: o.port, isolate: o.isolate });
+  console.error(`phi3: chat page ${site.url}/ (the model runs in the browser${o.isolate ? ', cross-origin isolated: threads' : ', one thread'})`);
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string) => {
+      console.error(`phi3: ${sig}: stopping`);
+      void site.close().then(resolve);
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
   });
 }

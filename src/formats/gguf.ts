@@ -38,7 +38,7 @@ import {
   type GGUFMetaEntry,
   type GGUFValue,
 } from './gguf-types.js';
-import { FileReader, alignUp, readFully, withFile } from './io.js';
+import { FileReader, alignUp, fdSource, readFully, withFile, type ByteSource } from './io.js';
 
 export * from './gguf-types.js';
 export { writeGGUF, type GGUFWriteTensor, type GGUFWriteOptions } from './gguf-writer.js';
@@ -56,6 +56,8 @@ export interface GGUFTensorInfo {
 
 export interface GGUFFile {
   path: string;
+  /** Where tensor bytes are read from when the file was opened as a ByteSource (else `path` is reopened). */
+  source?: ByteSource;
   version: number;
   fileSize: number;
   alignment: number;
@@ -71,7 +73,12 @@ const MIN_KV_BYTES = 8 + 4 + 1;
 const MIN_TENSOR_INFO_BYTES = 8 + 4 + 8 + 4 + 8;
 
 export function readGGUF(path: string): GGUFFile {
-  return withFile(path, (fd, size) => parse(new FileReader(path, fd, size)));
+  return withFile(path, (fd, size) => parse(new FileReader(fdSource(fd, size, path))));
+}
+
+/** Reads the header from a ByteSource (a browser File, an OPFS file); tensors are read from it later. */
+export function readGGUFFrom(source: ByteSource): GGUFFile {
+  return { ...parse(new FileReader(source)), source };
 }
 
 /** True when the file exists and starts with the GGUF magic. */
@@ -93,7 +100,8 @@ export function readTensorData(file: GGUFFile, t: GGUFTensorInfo, dst?: Uint8Arr
   if (dst && dst.length < t.nbytes)
     throw new RequestError(`buffer of ${dst.length} bytes is too small for tensor "${t.name}" (${t.nbytes} bytes)`);
   const out = dst ? dst.subarray(0, t.nbytes) : new Uint8Array(t.nbytes);
-  withFile(file.path, (fd) => readFully(fd, out, t.offset, file.path));
+  if (file.source) file.source.read(out, t.offset);
+  else withFile(file.path, (fd) => readFully(fd, out, t.offset, file.path));
   return out;
 }
 
@@ -121,7 +129,7 @@ function parse(r: FileReader): GGUFFile {
 function readHeader(r: FileReader): { version: number; tensorCount: number; kvCount: number } {
   if (r.size < 4) r.fail(`file is ${r.size} bytes, shorter than the ${GGUF_HEADER_BYTES}-byte GGUF header`);
   const magic = r.bytes(4, 'magic');
-  if (magic.toString('latin1') !== GGUF_MAGIC)
+  if (String.fromCharCode(...magic) !== GGUF_MAGIC)
     r.fail(`not a GGUF file: expected magic "GGUF" but found ${describeBytes(magic)}`);
   if (r.size < GGUF_HEADER_BYTES)
     r.fail(`file is truncated: ${r.size} bytes, shorter than the ${GGUF_HEADER_BYTES}-byte GGUF header`);
@@ -140,7 +148,7 @@ function readHeader(r: FileReader): { version: number; tensorCount: number; kvCo
   return { version, tensorCount: Number(tensorCount), kvCount: Number(kvCount) };
 }
 
-function describeBytes(b: Buffer): string {
+function describeBytes(b: Uint8Array): string {
   const hex = [...b].map((x) => x.toString(16).padStart(2, '0')).join(' ');
   const text = [...b].map((x) => (x >= 0x20 && x < 0x7f ? String.fromCharCode(x) : '.')).join('');
   return `bytes ${hex} ("${text}")`;

@@ -1,6 +1,8 @@
 // Bounded file I/O shared by the format readers and writers.
-// FileReader reads a little-endian stream from an open fd through a small window that it refills
+// FileReader reads a little-endian stream from a ByteSource (an open fd in Node; a Blob or an OPFS
+// file in a browser's Web Worker, src/browser/source.ts) through a small window that it refills
 // (and grows) on demand, so parsing a header costs only the header bytes however big the file is.
+// It uses only DataView and TextDecoder, so the parsers built on it run in browsers too.
 // Every read is checked against the file size first: running off the end is a FormatError naming
 // the file, the byte position and what was being read, never a RangeError from a Buffer.
 // FileWriter is the mirror image: little-endian scalars into a 64 KiB buffer, big blobs straight
@@ -11,6 +13,36 @@ import { FormatError } from '../errors.js';
 const WINDOW = 1 << 16;
 /** readSync/writeSync take at most 2^31-1 bytes per call; stay well below. */
 const IO_CHUNK = 1 << 30;
+
+/**
+ * Synchronous random-access bytes of one file: what the format readers and the tensor loader need, so
+ * parsing and loading stay synchronous (and shared) on every platform.
+ */
+export interface ByteSource {
+  /** Names the file in errors. */
+  readonly name: string;
+  readonly size: number;
+  /** Fills `dst` from byte `position`; throws a FormatError when the file ends first. */
+  read(dst: Uint8Array, position: number): void;
+}
+
+/** A ByteSource over an open fd (valid while the fd is). */
+export function fdSource(fd: number, size: number, path: string): ByteSource {
+  return { name: path, size, read: (dst, position) => readFully(fd, dst, position, path) };
+}
+
+/** A ByteSource over bytes in memory (small files, tests). */
+export function memorySource(bytes: Uint8Array, name: string): ByteSource {
+  return {
+    name,
+    size: bytes.length,
+    read(dst, position) {
+      if (position + dst.length > bytes.length)
+        throw new FormatError(name, `file is truncated: it ended at byte ${bytes.length} while reading ${dst.length} bytes at byte ${position}`);
+      dst.set(bytes.subarray(position, position + dst.length));
+    },
+  };
+}
 
 /** Opens `path` read-only, hands fd and size to `fn`, always closes. Open failures become FormatErrors. */
 export function withFile<T>(path: string, fn: (fd: number, size: number) => T): T {
@@ -43,17 +75,22 @@ export function readFully(fd: number, dst: Uint8Array, position: number, path: s
   }
 }
 
+// ignoreBOM keeps a leading U+FEFF in the string, as Buffer.toString did (TextDecoder drops it by default)
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+
 export class FileReader {
   /** Absolute file position of the next read. */
   pos = 0;
-  private buf = Buffer.alloc(0);
+  private buf = new Uint8Array(0);
+  private view = new DataView(this.buf.buffer);
   private bufStart = 0;
+  readonly path: string;
+  readonly size: number;
 
-  constructor(
-    readonly path: string,
-    private readonly fd: number,
-    readonly size: number,
-  ) {}
+  constructor(private readonly source: ByteSource) {
+    this.path = source.name;
+    this.size = source.size;
+  }
 
   /** Bytes between the current position and the end of the file. */
   get remaining(): number {
@@ -73,38 +110,43 @@ export class FileReader {
     const rel = this.pos - this.bufStart;
     if (rel >= 0 && rel + n <= this.buf.length) return rel;
     const len = Math.min(Math.max(n, WINDOW), this.remaining);
-    const buf = Buffer.allocUnsafe(len);
-    readFully(this.fd, buf, this.pos, this.path);
+    const buf = new Uint8Array(len);
+    this.source.read(buf, this.pos);
     this.buf = buf;
+    this.view = new DataView(buf.buffer);
     this.bufStart = this.pos;
     return 0;
   }
 
-  private take<T>(n: number, what: string, get: (b: Buffer, at: number) => T): T {
+  private take<T>(n: number, what: string, get: (v: DataView, at: number) => T): T {
     const at = this.need(n, what);
     this.pos += n;
-    return get(this.buf, at);
+    return get(this.view, at);
   }
 
-  u8 = (what: string): number => this.take(1, what, (b, at) => b.readUInt8(at));
-  i8 = (what: string): number => this.take(1, what, (b, at) => b.readInt8(at));
-  u16 = (what: string): number => this.take(2, what, (b, at) => b.readUInt16LE(at));
-  i16 = (what: string): number => this.take(2, what, (b, at) => b.readInt16LE(at));
-  u32 = (what: string): number => this.take(4, what, (b, at) => b.readUInt32LE(at));
-  i32 = (what: string): number => this.take(4, what, (b, at) => b.readInt32LE(at));
-  f32 = (what: string): number => this.take(4, what, (b, at) => b.readFloatLE(at));
-  f64 = (what: string): number => this.take(8, what, (b, at) => b.readDoubleLE(at));
-  u64 = (what: string): bigint => this.take(8, what, (b, at) => b.readBigUInt64LE(at));
-  i64 = (what: string): bigint => this.take(8, what, (b, at) => b.readBigInt64LE(at));
+  u8 = (what: string): number => this.take(1, what, (v, at) => v.getUint8(at));
+  i8 = (what: string): number => this.take(1, what, (v, at) => v.getInt8(at));
+  u16 = (what: string): number => this.take(2, what, (v, at) => v.getUint16(at, true));
+  i16 = (what: string): number => this.take(2, what, (v, at) => v.getInt16(at, true));
+  u32 = (what: string): number => this.take(4, what, (v, at) => v.getUint32(at, true));
+  i32 = (what: string): number => this.take(4, what, (v, at) => v.getInt32(at, true));
+  f32 = (what: string): number => this.take(4, what, (v, at) => v.getFloat32(at, true));
+  f64 = (what: string): number => this.take(8, what, (v, at) => v.getFloat64(at, true));
+  u64 = (what: string): bigint => this.take(8, what, (v, at) => v.getBigUint64(at, true));
+  i64 = (what: string): bigint => this.take(8, what, (v, at) => v.getBigInt64(at, true));
 
   /** A copy of the next `n` bytes. */
-  bytes(n: number, what: string): Buffer {
-    return this.take(n, what, (b, at) => Buffer.from(b.subarray(at, at + n)));
+  bytes(n: number, what: string): Uint8Array {
+    const at = this.need(n, what);
+    this.pos += n;
+    return this.buf.slice(at, at + n);
   }
 
   /** `n` bytes decoded as UTF-8 (invalid sequences become U+FFFD, as llama.cpp does not validate). */
   utf8(n: number, what: string): string {
-    return this.take(n, what, (b, at) => b.toString('utf8', at, at + n));
+    const at = this.need(n, what);
+    this.pos += n;
+    return utf8.decode(this.buf.subarray(at, at + n));
   }
 }
 

@@ -15,7 +15,7 @@ import { basename, join } from 'node:path';
 import { FormatError, RequestError } from '../errors.js';
 import { GGMLType } from '../quant/types.js';
 import type { Tensor } from '../model/tensor.js';
-import { FileReader, FileWriter, alignUp, readFully, withFile } from './io.js';
+import { FileReader, FileWriter, alignUp, fdSource, readFully, withFile } from './io.js';
 
 export interface SafetensorsTensorInfo {
   name: string;
@@ -56,7 +56,7 @@ const DTYPE_BITS: Record<string, number> = {
 };
 
 export function readSafetensorsHeader(path: string): SafetensorsFile {
-  return withFile(path, (fd, size) => parseHeader(new FileReader(path, fd, size)));
+  return withFile(path, (fd, size) => parseHeader(new FileReader(fdSource(fd, size, path))));
 }
 
 function parseHeader(r: FileReader): SafetensorsFile {
@@ -74,7 +74,7 @@ function parseHeader(r: FileReader): SafetensorsFile {
   return file;
 }
 
-function parseJson(r: FileReader, bytes: Buffer): Record<string, unknown> {
+function parseJson(r: FileReader, bytes: Uint8Array): Record<string, unknown> {
   let text: string;
   let json: unknown;
   try {

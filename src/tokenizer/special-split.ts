@@ -18,7 +18,8 @@ export type Fragment = number | { start: number; end: number };
 
 /** Orders the tokens the way the splitter must try them (longest first; equal lengths by id). */
 export function sortSpecials(tokens: SpecialToken[]): SpecialToken[] {
-  const bytes = (t: SpecialToken) => Buffer.byteLength(t.text, 'utf8');
+  const utf8 = new TextEncoder();
+  const bytes = (t: SpecialToken) => utf8.encode(t.text).length;
   return tokens.filter((t) => t.text.length > 0).sort((a, b) => bytes(b) - bytes(a) || a.id - b.id);
 }
 

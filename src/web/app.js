@@ -1,9 +1,13 @@
 // The chat page's behaviour: conversations (sidebar, kept in localStorage by store.js), sending a
 // message and streaming the answer into the page as Markdown, Stop (aborts the request, which stops
 // the model on the server), Regenerate, settings (system prompt, sampling, API key), the Search toggle
-// with the sources an answer cites, and tokens per second. One answer streams at a time.
+// with the sources an answer cites, and tokens per second. One answer streams at a time. Served
+// without a model (no /props: `phi3 serve --static`, a static host) the same page runs the engine in
+// this browser: local.js answers getProps/streamChat as the server would, models.js picks the model.
 /* global document, window, requestAnimationFrame, performance, navigator, AbortController */
 import { ApiError, getProps, streamChat } from './api.js';
+import { LocalEngine } from './local.js';
+import { setupModels } from './models.js';
 import { messageView, statsText } from './view.js';
 import { loadConversations, loadSettings, newConversation, saveConversations, saveSettings, titleFor } from './store.js';
 
@@ -22,6 +26,9 @@ const state = {
   /** {controller, message, conversation} while an answer streams */
   streaming: null,
 };
+
+/** Where answers come from: the server (api.js), or the engine in this browser (local.js). */
+let api = { getProps, streamChat, local: false };
 
 const current = () => state.conversations.find((c) => c.id === state.currentId) ?? null;
 
@@ -169,7 +176,7 @@ async function answer(c) {
   let pieces = 0;
   let lastSave = 0;
   try {
-    await streamChat(body, {
+    await api.streamChat(body, {
       apiKey: s.apiKey,
       signal: controller.signal,
       onChunk(chunk) {
@@ -199,7 +206,7 @@ async function answer(c) {
   } catch (e) {
     if (controller.signal.aborted) message.stats = { ...(message.stats ?? { tokens: pieces }), finish: 'stopped' };
     else {
-      message.error = e instanceof ApiError ? e.message : `could not reach the server (${e.message})`;
+      message.error = e instanceof ApiError ? e.message : api.local ? `the engine failed (${e.message})` : `could not reach the server (${e.message})`;
       if (e instanceof ApiError && e.status === 401) openSettings(true);
     }
   } finally {
@@ -252,13 +259,30 @@ function readSettings() {
   saveSettings(state.settings);
 }
 
+/** No /props here (404, or a page opened from a static host or file): run the engine in this browser. */
+function goLocal() {
+  const engine = new LocalEngine();
+  api = { getProps: () => engine.getProps(), streamChat: (body, o) => engine.streamChat(body, o), local: true };
+  window.phi3Engine = engine; // for the browser tests and the console
+  // keep the page and the engine for offline visits (the model itself is kept in OPFS)
+  navigator.serviceWorker?.register('./sw.js').catch(() => undefined);
+  const autoload = setupModels(engine, () => void connect());
+  els.model.textContent = 'no model loaded: pick one (Models)';
+  return autoload();
+}
+
 async function connect() {
   try {
-    state.props = await getProps(state.settings.apiKey);
-    els.model.textContent = `${state.props.model} · context ${state.props.context_size}`;
+    state.props = await api.getProps(state.settings.apiKey);
+    els.model.textContent = `${state.props.model} · context ${state.props.context_size}` + (state.props.local ? ` · in this browser (${state.props.backend})` : '');
     els.searchToggle.hidden = !state.props.search;
     els.search.checked = !!state.settings.search && !!state.props.search;
   } catch (e) {
+    if (!api.local && ((e instanceof ApiError && e.status === 404) || !(e instanceof ApiError))) return goLocal();
+    if (api.local) {
+      els.model.textContent = 'no model loaded: pick one (Models)';
+      return;
+    }
     els.model.textContent = e instanceof ApiError && e.status === 401 ? 'API key needed (Settings)' : `offline: ${e.message}`;
     if (e instanceof ApiError && e.status === 401) openSettings(true);
   }

@@ -1,7 +1,7 @@
 // Answers as Markdown, safely: marked (GitHub-flavoured) with every piece of raw HTML escaped, links
 // only to http(s)/mailto, no images (a model must not make the page load URLs), code blocks with a
 // Copy button, and citations [1] turned into links to the answer's sources when it has them.
-import { Marked } from '/vendor/marked.esm.js';
+import { Marked } from './vendor/marked.esm.js';
 
 export function escapeHtml(s) {
   return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
