@@ -8,6 +8,9 @@
 //    reference (the shaders dequantize to f32 and keep f32 activations, so only rounding differs);
 //  - RMSNorm, RoPE, SwiGLU, add, storeKV, copy and attention (GQA, window, continuation, long cache)
 //    to float32 rounding;
+//  - Phi-3-small's layernorm, addBias, gegelu and blocksparse attention (NaN in every key/value outside
+//    the layout, so a dense-mask kernel fails) vs src/backend/ref/small.ts on odd shapes, and the
+//    tiny-small model: same greedy tokens and logits within 1e-3 as the reference backend;
 //  - the reference models: same greedy tokens and logits within 1e-3 as the reference backend, and the
 //    greedy tokens of llama.cpp, through the generation loop (prefill, decode, KV cache growth on the GPU).
 import assert from 'node:assert/strict';
@@ -15,15 +18,17 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { refBackend } from '../src/backend/ref/index.js';
+import * as ref from '../src/backend/ref/small.js';
 import { WebGPUBackend, shaderSource } from '../src/backend/webgpu/index.js';
 import { dawnDevice } from '../src/backend/webgpu/node.js';
 import { MATMUL_TYPES } from '../src/backend/webgpu/wgsl.js';
 import { loadModel } from '../src/index.js';
+import { buildLayout, keyBlocks, type BlockSparseParams } from '../src/model/blocksparse.js';
 import { NormalRng } from '../src/model/random.js';
 import type { Tensor } from '../src/model/tensor.js';
 import { quantizeRow } from '../src/quant/index.js';
 import { GGMLType } from '../src/quant/types.js';
-import { REFERENCE, REPO, readJson } from './helpers.js';
+import { REFERENCE, REPO, TOKENIZER_DIR, readJson } from './helpers.js';
 
 // Dawn starts in well under a second on llvmpipe; a missing driver fails at once.
 let device: GPUDevice | undefined;
@@ -247,6 +252,132 @@ describe('webgpu f16 path', { skip }, () => {
     f16.matmul(y, x, w, 3);
     await f16.sync([y]);
     assert.ok(f16.f16 && nmse(y, ref) <= BOUND);
+  });
+});
+
+// --- Phi-3-small ops (FACTS.md §4) and the tiny-small model ---------------------------------------------
+
+describe('webgpu Phi-3-small kernels vs reference (src/backend/ref/small.ts)', { skip }, () => {
+  it('layernorm (rows of 101, 96 and 3072 with large means, 1 to 16 tokens, unaligned views), addBias', async () => {
+    const out: [Float32Array, Float32Array, string][] = [];
+    for (const [dim, n, mean] of [[101, 1, 0], [96, 5, 30], [3072, 16, -7]]) {
+      const x = randn(dim * n, dim + n, 2).map((v) => v + mean);
+      const w = randn(dim, 3);
+      const b = randn(dim, 4);
+      const want = new Float32Array(dim * n);
+      ref.layernorm(want, x, w, b, 1e-5, n, dim);
+      const y = offsetView(new Float32Array(dim * n), 3);
+      be!.layernorm(y, offsetView(x, 5), w, b, 1e-5, n, dim);
+      out.push([y, want, `layernorm dim ${dim}`]);
+      const yb = randn(dim * n, dim, 3);
+      const wantB = yb.slice();
+      ref.addBias(wantB, b, n, dim);
+      be!.addBias(yb, b, n, dim);
+      out.push([yb, wantB, `addBias dim ${dim}`]);
+    }
+    await be!.sync(out.map((o) => o[0]));
+    for (const [y, want, name] of out) assert.ok(maxAbs(y, want) < 2e-5, `${name}: ${maxAbs(y, want)}`);
+  });
+
+  it('gegelu: even/odd split, clamp at ±limit (values beyond 20 both ways), no clamp at limit 0', async () => {
+    const out: [Float32Array, Float32Array, number][] = [];
+    for (const [n, ff, limit] of [[1, 101, 20], [3, 1000, 20], [2, 50, 0]]) {
+      const x = randn(n * 2 * ff, ff + n, 15);
+      x.set([25, -30, 21, 30, -25, 3]);
+      const want = new Float32Array(n * ff);
+      ref.gegelu(want, x, n, ff, limit);
+      const y = new Float32Array(n * ff).fill(NaN);
+      be!.gegelu(y, x, n, ff, limit);
+      out.push([y, want, ff]);
+    }
+    await be!.sync(out.map((o) => o[0]));
+    for (const [y, want, ff] of out) {
+      let worst = 0;
+      for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(y[i] - want[i]) / Math.max(1, Math.abs(want[i])));
+      assert.ok(worst < 1e-5, `ff ${ff}: relative error ${worst}`);
+    }
+    // a = min(25, 20) → 20·σ(34.04)·(1 − 20) = −380 (b = −30 clamped to −20)
+    assert.ok(Math.abs(out[0][0][0] + 380) < 1e-3, `clamped: ${out[0][0][0]}`);
+  });
+
+  // Shapes as test/wasm-small.test.ts: every key/value no query here may read is NaN, so a kernel that
+  // reads outside the layout (a dense mask) fails.
+  const TINY: BlockSparseParams = { blockSize: 16, localBlocks: 2, vertStride: 2, homoHeadPattern: false, numHeads: 8 };
+  const CASES = [
+    { name: 'tiny-small shape, prefill of 37', p: TINY, numKvHeads: 2, headDim: 12, nTokens: 37, startPos: 0, context: 512 },
+    { name: 'chunk of 20 across a block boundary', p: TINY, numKvHeads: 2, headDim: 12, nTokens: 20, startPos: 45, context: 512 },
+    { name: 'decode at 300, head dim 10, 3 heads per kv head', p: { ...TINY, numHeads: 6, vertStride: 4, localBlocks: 1 }, numKvHeads: 2, headDim: 10, nTokens: 1, startPos: 300, context: 512 },
+    { name: 'blocks of 64, head dim 128, decode at 2000', p: { blockSize: 64, localBlocks: 4, vertStride: 8, homoHeadPattern: false, numHeads: 8 }, numKvHeads: 2, headDim: 128, nTokens: 3, startPos: 2000, context: 2048 },
+  ];
+  it(`blocksparse attention, NaN outside the layout: ${CASES.map((c) => c.name).join('; ')}`, async () => {
+    const out: [Float32Array, Float32Array, string][] = [];
+    for (const c of CASES) {
+      const layout = buildLayout(c.p, c.context);
+      const kvDim = c.numKvHeads * c.headDim;
+      const qStride = c.p.numHeads * c.headDim + 2 * kvDim;
+      const positions = c.startPos + c.nTokens;
+      const q = randn(c.nTokens * qStride, positions);
+      const kv = { k: randn(positions * kvDim + 7, 11), v: randn(positions * kvDim + 7, 12) };
+      const group = c.p.numHeads / c.numKvHeads;
+      for (let g = 0; g < c.numKvHeads; g++) {
+        const read = new Uint8Array(positions);
+        for (let t = 0; t < c.nTokens; t++)
+          for (let h = g * group; h < (g + 1) * group; h++)
+            for (const kb of keyBlocks(layout, h, Math.floor((c.startPos + t) / c.p.blockSize)))
+              read.fill(1, kb * c.p.blockSize, Math.min(positions, (kb + 1) * c.p.blockSize));
+        for (let p = 0; p < positions; p++)
+          if (!read[p]) for (const a of [kv.k, kv.v]) a.fill(NaN, p * kvDim + g * c.headDim, p * kvDim + (g + 1) * c.headDim);
+      }
+      const shape = { nTokens: c.nTokens, startPos: c.startPos, numHeads: c.p.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim, scale: 1 / c.headDim, window: 0 };
+      const want = new Float32Array(c.nTokens * c.p.numHeads * c.headDim);
+      ref.blocksparseAttention(want, q, qStride, kv, shape, layout);
+      const y = new Float32Array(want.length).fill(NaN);
+      be!.blocksparseAttention(y, q, qStride, kv, shape, layout);
+      out.push([y, want, c.name]);
+    }
+    await be!.sync(out.map((o) => o[0]));
+    for (const [y, want, name] of out) {
+      assert.ok(!y.some(Number.isNaN), `${name}: NaN (read outside the layout)`);
+      assert.ok(maxAbs(y, want) < 1e-5, `${name}: ${maxAbs(y, want)}`);
+    }
+  });
+
+  it('rejects a layout for other heads or too short a context', () => {
+    const layout = buildLayout(TINY, 64);
+    const kv = { k: new Float32Array(100 * 24), v: new Float32Array(100 * 24) };
+    const shape = { nTokens: 1, startPos: 0, numHeads: 8, numKvHeads: 2, headDim: 12, scale: 1, window: 0 };
+    const o = new Float32Array(96);
+    assert.throws(() => be!.blocksparseAttention(o, new Float32Array(96), 96, kv, { ...shape, numHeads: 4 }, layout), /layout is for 8 heads/);
+    assert.throws(() => be!.blocksparseAttention(o, new Float32Array(96), 96, kv, { ...shape, startPos: 64 }, layout), /covers 64 positions/);
+  });
+});
+
+describe('tiny-small (Phi-3-small) on WebGPU = reference backend', { skip }, () => {
+  it('prefill and teacher-forced decode of p33 and p300 (18 blocks: local and strided): same greedy tokens, logits within 1e-3', async () => {
+    const dir = join(REFERENCE, 'tiny-small');
+    const tik = join(TOKENIZER_DIR, 'phi-3-small');
+    const exp = readJson<{ prompts: { name: string; ids: number[]; greedy: number[] }[]; dummy_token_ids: number[] }>(join(dir, 'expected.json'));
+    const dummy = new Set(exp.dummy_token_ids);
+    const refModel = await loadModel(join(dir, 'hf'), { tokenizer: tik, backend: refBackend });
+    const ours = await loadModel(join(dir, 'hf'), { tokenizer: tik, backend: be });
+    assert.throws(() => ours.model.forward([1], ours.model.newCache()), /asynchronous.*forwardAsync/);
+    for (const name of ['p33', 'p300']) {
+      const p = exp.prompts.find((x) => x.name === name)!;
+      const a = refModel.model.newCache();
+      const b = ours.model.newCache();
+      let la = refModel.model.forward(p.ids, a);
+      let lb = await ours.model.forwardAsync(p.ids, b);
+      for (let s = 0; s < 6; s++) {
+        let d = 0;
+        for (let i = 0; i < la.length; i++) if (!dummy.has(i)) d = Math.max(d, Math.abs(lb[i] - la[i]));
+        assert.ok(d <= 1e-3, `${name} step ${s}: max |Δlogit| ${d}`);
+        for (const id of dummy) assert.equal(lb[id], -Infinity);
+        const ta = la.indexOf(Math.max(...la));
+        assert.equal(lb.indexOf(Math.max(...lb)), ta, `${name} step ${s}: greedy token`);
+        la = refModel.model.forward([ta], a);
+        lb = await ours.model.forwardAsync([ta], b);
+      }
+    }
   });
 });
 

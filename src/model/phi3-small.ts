@@ -12,14 +12,22 @@
 //   logits = layernorm(x) · Embᵀ / mup_width_multiplier ;  logits[dummy ids] = −inf
 //
 // Tested by test/phi3-small.test.ts against Microsoft's original code on ../shared/reference/tiny-small.
+//
+// On an asynchronous backend (WebGPU) the activations live on the GPU, so no JS code may touch them
+// between ops: there the fused qkv weights are regrouped once to [q…, k…, v…] rows (a row permutation,
+// the same numbers), so RoPE, storeKV and attention work on the fused rows in place, as in phi3.ts;
+// the residual adds are backend ops, and the muP logit scale and −inf dummy ids are applied after sync.
+// Tested by test/webgpu.test.ts on the same reference model.
 import type { Backend, RopeAngles } from '../backend/backend.js';
 import * as ref from '../backend/ref/small.js';
-import { RequestError } from '../errors.js';
+import { Phi3Error, RequestError } from '../errors.js';
+import { typeInfo } from '../quant/types.js';
 import { buildLayout, type BlockSparseLayout } from './blocksparse.js';
 import { isDenseLayer, type Phi3SmallConfig } from './config-small.js';
 import { KVCache, kvMemory } from './kv-cache.js';
 import type { ForwardOptions, ModelOptions } from './phi3.js';
 import type { RopeFactorMode, RopeFactorSet } from './rope.js';
+import type { Tensor } from './tensor.js';
 import type { Phi3SmallWeights } from './weights-small.js';
 
 /**
@@ -58,6 +66,8 @@ export class Phi3SmallModel {
   readonly ropeMode: RopeFactorMode;
   /** Built once for the model's maximum context, as the original code does. */
   readonly layout: BlockSparseLayout;
+  /** Asynchronous backends only: each layer's qkv weights and bias with rows regrouped to [q…, k…, v…]. */
+  private readonly fused?: { qkv: Tensor; qkvB: Float32Array }[];
 
   constructor(
     readonly config: Phi3SmallConfig,
@@ -68,6 +78,12 @@ export class Phi3SmallModel {
     this.contextSize = Math.min(opts.contextSize ?? config.contextLength, config.contextLength);
     this.ropeMode = opts.ropeFactors ?? 'dynamic';
     this.layout = buildLayout({ ...config }, config.contextLength);
+    if (backend.sync) {
+      const missing = (['layernorm', 'addBias', 'gegelu', 'blocksparseAttention'] as const).filter((op) => !backend[op]);
+      if (missing.length) throw new Phi3Error(`Phi-3-small needs the ${missing.join(', ')} ops on the asynchronous ${backend.name} backend`);
+      const order = ungroupedRows(config);
+      this.fused = weights.layers.map((w) => ({ qkv: permuteRows(w.qkv, order), qkvB: Float32Array.from(order, (r) => w.qkvB[r]) }));
+    }
   }
 
   newCache(): KVCache {
@@ -85,14 +101,42 @@ export class Phi3SmallModel {
     return maxPos + 1 > c.originalContextLength ? 'long' : 'short';
   }
 
-  /** Runs `tokens` after the positions in `cache`, appends them, returns the last (or every) logits row. */
-  /** Phi-3-small runs on synchronous backends only (it mixes backend ops with JS math on the arrays). */
+  /**
+   * forward() for every backend: on an asynchronous one (WebGPU), runs each chunk's recorded work and
+   * reads its logits back (one chunk's activations on the GPU at a time).
+   */
   async forwardAsync(tokens: ArrayLike<number>, cache: KVCache, opts: ForwardOptions = {}): Promise<Float32Array> {
-    return this.forward(tokens, cache, opts);
+    const sync = this.backend.sync?.bind(this.backend);
+    if (!sync) return this.forward(tokens, cache, opts);
+    const { all, skip } = this.prepare(tokens, cache);
+    const V = this.config.vocabSize;
+    const out = opts.allLogits ? new Float32Array(all.length * V) : undefined;
+    let last: Float32Array = new Float32Array(0);
+    for (let i = 0; i < all.length; i += PREFILL_CHUNK) {
+      const part = all.slice(i, i + PREFILL_CHUNK);
+      const rows = out ? part.length : i + PREFILL_CHUNK >= all.length ? 1 : 0;
+      last = this.runChunk(part, cache, rows);
+      await sync([last]);
+      this.finishLogits(last, rows);
+      out?.set(last, i * V);
+    }
+    return out ? out.subarray(skip * V) : last;
   }
 
+  /** Runs `tokens` after the positions in `cache`, appends them, returns the last (or every) logits row. */
   forward(tokens: ArrayLike<number>, cache: KVCache, opts: ForwardOptions = {}): Float32Array {
-    if (this.backend.sync) throw new RequestError(`Phi-3-small does not run on the asynchronous ${this.backend.name} backend; use wasm or ref`);
+    if (this.backend.sync) throw new RequestError(`the ${this.backend.name} backend computes asynchronously: use forwardAsync() (or the generate/chat API)`);
+    const { all, skip } = this.prepare(tokens, cache);
+    const logits = this.run(all, cache, opts.allLogits === true);
+    return opts.allLogits ? logits.subarray(skip * this.config.vocabSize) : logits;
+  }
+
+  /**
+   * Checks the request and picks the RoPE set; returns the tokens to run (all of the cache's too when
+   * LongRoPE switched sets: the cached keys were rotated with the other one) and how many of them were
+   * already cached.
+   */
+  private prepare(tokens: ArrayLike<number>, cache: KVCache): { all: number[]; skip: number } {
     const n = tokens.length;
     const V = this.config.vocabSize;
     if (n === 0) throw new RequestError('forward() needs at least one token');
@@ -105,15 +149,21 @@ export class Phi3SmallModel {
     }
     const set = this.factorSet(start + n - 1);
     if (set !== cache.factorSet && start > 0) {
-      // LongRoPE switched sets: the cached keys were rotated with the other one, so recompute them all.
       const all = [...cache.tokens, ...Array.from(tokens)];
       cache.truncate(0);
       cache.factorSet = set;
-      const logits = this.run(all, cache, opts.allLogits === true);
-      return opts.allLogits ? logits.subarray(start * V) : logits;
+      return { all, skip: start };
     }
     cache.factorSet = set;
-    return this.run(Array.from(tokens), cache, opts.allLogits === true);
+    return { all: Array.from(tokens), skip: 0 };
+  }
+
+  /** The muP output scale and the dummy (padding) ids, on the CPU once the logits are there. */
+  private finishLogits(logits: Float32Array, rows: number): void {
+    const c = this.config;
+    const V = c.vocabSize;
+    for (let i = 0; i < logits.length; i++) logits[i] /= c.mupWidthMultiplier;
+    for (let r = 0; r < rows; r++) for (const id of c.dummyTokenIds) logits[r * V + id] = -Infinity;
   }
 
   /**
@@ -122,7 +172,12 @@ export class Phi3SmallModel {
    * leaves 256 MiB there), whatever the prompt's length. Only the rows of logits asked for are computed.
    */
   private run(tokens: number[], cache: KVCache, allLogits: boolean): Float32Array {
-    if (tokens.length <= PREFILL_CHUNK) return this.runChunk(tokens, cache, allLogits ? tokens.length : 1);
+    if (tokens.length <= PREFILL_CHUNK) {
+      const rows = allLogits ? tokens.length : 1;
+      const logits = this.runChunk(tokens, cache, rows);
+      this.finishLogits(logits, rows);
+      return logits;
+    }
     const V = this.config.vocabSize;
     const all = allLogits ? new Float32Array(tokens.length * V) : undefined;
     let last: Float32Array = new Float32Array(0);
@@ -130,12 +185,13 @@ export class Phi3SmallModel {
       const part = tokens.slice(i, i + PREFILL_CHUNK);
       const rows = allLogits ? part.length : i + PREFILL_CHUNK >= tokens.length ? 1 : 0;
       last = this.runChunk(part, cache, rows);
+      this.finishLogits(last, rows);
       all?.set(last, i * V);
     }
     return all ?? last;
   }
 
-  /** Runs one chunk; returns the logits of its last `rows` tokens (0: none). */
+  /** Runs one chunk; returns the logits of its last `rows` tokens (0: none), before finishLogits(). */
   private runChunk(tokens: number[], cache: KVCache, rows: number): Float32Array {
     const c = this.config;
     const be = this.backend;
@@ -176,6 +232,12 @@ export class Phi3SmallModel {
       window: 0,
     };
 
+    // the residual connection: a backend op where arrays live on the GPU
+    const residual = this.fused ? (y: Float32Array, a: Float32Array) => be.add(y, a, y.length) : (y: Float32Array, a: Float32Array) => {
+      for (let i = 0; i < y.length; i++) y[i] += a[i];
+    };
+
+    // embed() fills x on the CPU on every backend (WebGPU uploads it at the first op that reads it)
     be.embed(x, this.weights.tokenEmbd, tokens);
     if (c.mupEmbeddingMultiplier > 0) for (let i = 0; i < x.length; i++) x[i] *= c.mupEmbeddingMultiplier;
     for (let l = 0; l < c.numLayers; l++) {
@@ -183,26 +245,37 @@ export class Phi3SmallModel {
       const kv = cache.layers[l];
       // --- attention ---
       layernorm(xb, x, w.attnNormW, w.attnNormB, c.layerNormEps, n, h);
-      be.matmul(qkv, xb, w.qkv, n);
-      addBias(qkv, w.qkvB, n, qkvDim);
-      // Ungroup [q_{gG}…q_{gG+G−1}, k_g, v_g] per kv head g into q rows, k rows, and v straight into the cache.
-      for (let t = 0; t < n; t++) {
-        const row = t * qkvDim;
-        for (let g = 0; g < c.numKvHeads; g++) {
-          const grp = row + g * (G + 2) * d;
-          q.set(qkv.subarray(grp, grp + G * d), t * qDim + g * G * d);
-          k.set(qkv.subarray(grp + G * d, grp + (G + 1) * d), t * kvDim + g * d);
-          kv.v.set(qkv.subarray(grp + (G + 1) * d, grp + (G + 2) * d), (start + t) * kvDim + g * d);
+      if (this.fused) {
+        // rows [q…, k…, v…]: RoPE in place, K and V into the cache, attention reads q from the fused rows
+        be.matmul(qkv, xb, this.fused[l].qkv, n);
+        addBias(qkv, this.fused[l].qkvB, n, qkvDim);
+        be.rope(qkv, n, qkvDim, 0, c.numHeads, d, angles);
+        be.rope(qkv, n, qkvDim, qDim, c.numKvHeads, d, angles);
+        be.storeKV(kv, qkv, qkvDim, qDim, n, start, kvDim);
+        if (isDenseLayer(c, l)) be.attention(att, qkv, qkvDim, kv, shape);
+        else sparse(att, qkv, qkvDim, kv, shape, this.layout);
+      } else {
+        be.matmul(qkv, xb, w.qkv, n);
+        addBias(qkv, w.qkvB, n, qkvDim);
+        // Ungroup [q_{gG}…q_{gG+G−1}, k_g, v_g] per kv head g into q rows, k rows, and v straight into the cache.
+        for (let t = 0; t < n; t++) {
+          const row = t * qkvDim;
+          for (let g = 0; g < c.numKvHeads; g++) {
+            const grp = row + g * (G + 2) * d;
+            q.set(qkv.subarray(grp, grp + G * d), t * qDim + g * G * d);
+            k.set(qkv.subarray(grp + G * d, grp + (G + 1) * d), t * kvDim + g * d);
+            kv.v.set(qkv.subarray(grp + (G + 1) * d, grp + (G + 2) * d), (start + t) * kvDim + g * d);
+          }
         }
+        be.rope(q, n, qDim, 0, c.numHeads, d, angles);
+        be.rope(k, n, kvDim, 0, c.numKvHeads, d, angles);
+        kv.k.set(k, start * kvDim);
+        if (isDenseLayer(c, l)) be.attention(att, q, qDim, kv, shape);
+        else sparse(att, q, qDim, kv, shape, this.layout);
       }
-      be.rope(q, n, qDim, 0, c.numHeads, d, angles);
-      be.rope(k, n, kvDim, 0, c.numKvHeads, d, angles);
-      kv.k.set(k, start * kvDim);
-      if (isDenseLayer(c, l)) be.attention(att, q, qDim, kv, shape);
-      else sparse(att, q, qDim, kv, shape, this.layout);
       be.matmul(proj, att, w.o, n);
       addBias(proj, w.oB, n, h);
-      for (let i = 0; i < x.length; i++) x[i] += proj[i];
+      residual(x, proj);
       // --- MLP ---
       layernorm(xb, x, w.ffnNormW, w.ffnNormB, c.layerNormEps, n, h);
       be.matmul(up, xb, w.up, n);
@@ -210,7 +283,7 @@ export class Phi3SmallModel {
       gegelu(hidden, up, n, ff, c.gegeluLimit);
       be.matmul(proj, hidden, w.down, n);
       addBias(proj, w.downB, n, h);
-      for (let i = 0; i < x.length; i++) x[i] += proj[i];
+      residual(x, proj);
     }
     for (const t of tokens) cache.tokens.push(t);
 
@@ -221,8 +294,27 @@ export class Phi3SmallModel {
     const V = c.vocabSize;
     const logits = new Float32Array(rows * V);
     be.matmul(logits, normed, this.weights.output, rows);
-    for (let i = 0; i < logits.length; i++) logits[i] /= c.mupWidthMultiplier;
-    for (let r = 0; r < rows; r++) for (const id of c.dummyTokenIds) logits[r * V + id] = -Infinity;
     return logits;
   }
+}
+
+/** For each row of [q…, k…, v…], its row in the checkpoint's per-kv-head groups [q_{gG}…q_{gG+G−1}, k_g, v_g]. */
+function ungroupedRows(c: Phi3SmallConfig): Int32Array {
+  const d = c.headDim;
+  const G = c.numHeads / c.numKvHeads;
+  const order = new Int32Array((c.numHeads + 2 * c.numKvHeads) * d);
+  let r = 0;
+  for (let h = 0; h < c.numHeads; h++) for (let i = 0; i < d; i++) order[r++] = Math.floor(h / G) * (G + 2) * d + (h % G) * d + i;
+  for (const j of [G, G + 1]) for (let g = 0; g < c.numKvHeads; g++) for (let i = 0; i < d; i++) order[r++] = g * (G + 2) * d + j * d + i;
+  return order;
+}
+
+/** A copy of weight matrix t with row r taken from row order[r] (whole rows of quantized blocks). */
+function permuteRows(t: Tensor, order: Int32Array): Tensor {
+  const info = typeInfo(t.type);
+  if (!info) throw new Phi3Error(`tensor ${t.name}: unknown type ${t.type}`);
+  const rowBytes = (t.dims[0] / info.blockSize) * info.typeSize;
+  const data = new Uint8Array(order.length * rowBytes);
+  order.forEach((src, r) => data.set(t.data.subarray(src * rowBytes, (src + 1) * rowBytes), r * rowBytes));
+  return { ...t, data };
 }

@@ -11,6 +11,8 @@
 //  - Weights are uploaded once per Tensor (quantized types in their ggml block layout, dequantized in the
 //    shader; types without a shader are converted to F32 at upload) and norm weights once per array.
 //  - The KV cache lives on the GPU: allocated there by zeros(), filled by storeKV(), grown by copy().
+//  - Phi-3-small's ops (layernorm, addBias, gegelu, blocksparseAttention) too; a blocksparse layout's CSR
+//    table goes up once, as a constant, and each attention workgroup walks only its row's key blocks.
 //  - sync(outputs) encodes the recorded list into one command buffer (one uniform buffer for all the
 //    dispatches' scalars), submits it and reads back only the arrays asked for: the logits.
 // The core needs only a GPUDevice (or a promise of one, so the backend can be created synchronously by
@@ -20,9 +22,26 @@ import { Phi3Error } from '../../errors.js';
 import type { Tensor } from '../../model/tensor.js';
 import { dequantizeRow } from '../../quant/index.js';
 import { GGMLType, typeInfo } from '../../quant/types.js';
+import type { BlockSparseLayout } from '../../model/blocksparse.js';
 import type { AttentionShape, Backend, KVLayer, RopeAngles } from '../backend.js';
 import { embed as refEmbed } from '../ref/matmul.js';
-import { ADD, ATTENTION, MATMUL_TYPES, RMSNORM, ROPE, STORE_KV, SWIGLU, TT, WG, matmulLanes, matmulShader } from './wgsl.js';
+import {
+  ADD,
+  ADD_BIAS,
+  ATTENTION,
+  BLOCKSPARSE_ATTENTION,
+  GEGELU,
+  LAYERNORM,
+  MATMUL_TYPES,
+  RMSNORM,
+  ROPE,
+  STORE_KV,
+  SWIGLU,
+  TT,
+  WG,
+  matmulLanes,
+  matmulShader,
+} from './wgsl.js';
 
 // GPUBufferUsage / GPUMapMode values, spelled out so the core does not depend on globals being installed.
 const STORAGE = 0x80;
@@ -71,6 +90,8 @@ export class WebGPUBackend implements Backend {
   private readonly consts = new WeakMap<Float32Array, GPUBuffer>();
   private readonly weights = new WeakMap<Tensor, Uploaded>();
   private readonly pipelines = new Map<string, GPUComputePipeline>();
+  /** Each blocksparse layout's rowPtr and cols as one u32 table (uploaded once, as a constant). */
+  private readonly layouts = new WeakMap<BlockSparseLayout, Float32Array>();
   private readonly freed = new FinalizationRegistry<GPUBuffer>((b) => b.destroy());
   private commands: Command[] = [];
   private disposed = false;
@@ -203,6 +224,42 @@ export class WebGPUBackend implements Backend {
     const a = new Float32Array(floats);
     this.mirror(a).onGpu = true;
     return a;
+  }
+
+  // ------------------------------------------------- Phi-3-small ops (FACTS.md §4, ref/small.ts)
+
+  layernorm(y: Float32Array, x: Float32Array, weight: Float32Array, bias: Float32Array, eps: number, nTokens: number, dim: number): void {
+    const xArg = this.touch(x);
+    const yArg = this.touch(y, y.length === nTokens * dim);
+    this.dispatch('layernorm', [xArg, { kind: 'const', view: weight }, { kind: 'const', view: bias }, yArg], [dim, { f: eps }], 0, [nTokens, 1, 1]);
+  }
+
+  addBias(y: Float32Array, bias: Float32Array, nTokens: number, dim: number): void {
+    this.dispatch('addbias', [this.touch(y), { kind: 'const', view: bias }], [nTokens * dim, dim], nTokens * dim);
+  }
+
+  gegelu(out: Float32Array, x: Float32Array, nTokens: number, ff: number, limit: number): void {
+    const args = [this.touch(x), this.touch(out, out.length === nTokens * ff)];
+    this.dispatch('gegelu', args, [nTokens, ff, { f: limit }], nTokens * ff);
+  }
+
+  blocksparseAttention(out: Float32Array, q: Float32Array, qRowStride: number, kv: KVLayer, s: AttentionShape, layout: BlockSparseLayout): void {
+    if (s.headDim > 256) throw new Phi3Error(`webgpu attention supports head_dim ≤ 256, got ${s.headDim}`);
+    if (layout.numHeads !== s.numHeads) throw new Phi3Error(`blocksparse layout is for ${layout.numHeads} heads, attention has ${s.numHeads}`);
+    if (s.startPos + s.nTokens > layout.numBlocks * layout.blockSize)
+      throw new Phi3Error(`blocksparse layout covers ${layout.numBlocks * layout.blockSize} positions, attention needs ${s.startPos + s.nTokens}`);
+    let table = this.layouts.get(layout);
+    if (!table) {
+      const t = new Int32Array(layout.rowPtr.length + layout.cols.length);
+      t.set(layout.rowPtr);
+      t.set(layout.cols, layout.rowPtr.length);
+      table = new Float32Array(t.buffer); // the shader reads the bits as u32
+      this.layouts.set(layout, table);
+    }
+    const args = [this.touch(q), this.touch(kv.k), this.touch(kv.v), { kind: 'const', view: table } as Arg, this.touch(out, out.length === s.nTokens * s.numHeads * s.headDim)];
+    const group = s.numHeads / s.numKvHeads;
+    const words = [s.startPos, s.numHeads, group, s.headDim, s.numKvHeads * s.headDim, qRowStride, { f: s.scale }, layout.blockSize, layout.numBlocks];
+    this.dispatch('blocksparse', args, words, 0, [s.numHeads, s.nTokens, 1]);
   }
 
   // ---------------------------------------------------------------- running
@@ -387,7 +444,18 @@ export function shaderSource(shader: string, f16: boolean): string {
     const [, type, lanes, tt] = shader.split(':');
     return matmulShader(type, Number(lanes), Number(tt), f16);
   }
-  const s = { rmsnorm: RMSNORM, rope: ROPE, attention: ATTENTION, swiglu: SWIGLU, add: ADD, storekv: STORE_KV }[shader];
+  const s = {
+    rmsnorm: RMSNORM,
+    rope: ROPE,
+    attention: ATTENTION,
+    swiglu: SWIGLU,
+    add: ADD,
+    storekv: STORE_KV,
+    layernorm: LAYERNORM,
+    addbias: ADD_BIAS,
+    gegelu: GEGELU,
+    blocksparse: BLOCKSPARSE_ATTENTION,
+  }[shader];
   if (!s) throw new Phi3Error(`webgpu: no shader "${shader}"`);
   return s;
 }

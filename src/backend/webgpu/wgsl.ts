@@ -381,3 +381,146 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   kc[p.ok + d] = src[s];
   vc[p.ov + d] = src[s + p.kvDim];
 }`;
+
+// --- Phi-3-small ops (FACTS.md §4): the reference is src/backend/ref/small.ts. ---
+
+/** LayerNorm with bias, one workgroup per row: the mean, then the biased variance about it (two passes). */
+export const LAYERNORM = /* wgsl */ `
+struct P { dim: u32, eps: f32, ox: u32, ow: u32, ob: u32, oy: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> wt: array<f32>;
+@group(0) @binding(3) var<storage, read> bs: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+var<workgroup> red: array<f32, ${WG}>;
+var<workgroup> red2: array<f32, ${WG}>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) g: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let xb = p.ox + g.x * p.dim;
+  let yb = p.oy + g.x * p.dim;
+  var sum = 0.0;
+  for (var i = lid; i < p.dim; i += ${WG}u) { sum += x[xb + i]; }
+  red[lid] = sum;
+  workgroupBarrier();
+  for (var s = ${WG / 2}u; s > 0u; s >>= 1u) {
+    if (lid < s) { red[lid] += red[lid + s]; }
+    workgroupBarrier();
+  }
+  let mean = red[0] / f32(p.dim);
+  var ss = 0.0;
+  for (var i = lid; i < p.dim; i += ${WG}u) { ss += (x[xb + i] - mean) * (x[xb + i] - mean); }
+  red2[lid] = ss;
+  workgroupBarrier();
+  for (var s = ${WG / 2}u; s > 0u; s >>= 1u) {
+    if (lid < s) { red2[lid] += red2[lid + s]; }
+    workgroupBarrier();
+  }
+  let inv = 1.0 / sqrt(red2[0] / f32(p.dim) + p.eps);
+  for (var i = lid; i < p.dim; i += ${WG}u) { y[yb + i] = (x[xb + i] - mean) * inv * wt[p.ow + i] + bs[p.ob + i]; }
+}`;
+
+/** y[t, i] += bias[i]. */
+export const ADD_BIAS = /* wgsl */ `
+struct P { n: u32, dim: u32, oy: u32, ob: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@group(0) @binding(2) var<storage, read> bs: array<f32>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let id = gid.x + gid.y * 65535u * 64u;
+  if (id < p.n) { y[p.oy + id] += bs[p.ob + id % p.dim]; }
+}`;
+
+/**
+ * GeGeLU on interleaved columns (even: gelu input a, odd: linear b), clamped at ±limit when limit > 0 with
+ * infinities passed through as torch.where(isinf(x), x, clamp) does: the test is on the exponent bits,
+ * which a compiler cannot fold away as it may an isinf() written with comparisons.
+ */
+export const GEGELU = /* wgsl */ `
+struct P { nTok: u32, ff: u32, limit: f32, ox: u32, oo: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> o: array<f32>;
+fn finite(v: f32) -> bool { return (bitcast<u32>(v) & 0x7f800000u) != 0x7f800000u; }
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let id = gid.x + gid.y * 65535u * 64u;
+  if (id >= p.nTok * p.ff) { return; }
+  let t = id / p.ff;
+  let i = id % p.ff;
+  var a = x[p.ox + t * 2u * p.ff + 2u * i];
+  var b = x[p.ox + t * 2u * p.ff + 2u * i + 1u];
+  if (p.limit > 0.0) {
+    if (finite(a)) { a = min(a, p.limit); }
+    if (finite(b)) { b = clamp(b, -p.limit, p.limit); }
+  }
+  o[p.oo + id] = a / (1.0 + exp(-1.702 * a)) * (b + 1.0);
+}`;
+
+/**
+ * ATTENTION restricted to a blocksparse layout (src/model/blocksparse.ts): one workgroup per (head, token)
+ * walks only the key blocks of its CSR row — lay holds rowPtr (numHeads·numBlocks + 1 entries) then cols,
+ * uploaded once per layout — each block in chunks of up to WG positions, with the same online softmax.
+ */
+export const BLOCKSPARSE_ATTENTION = /* wgsl */ `
+struct P { startPos: u32, numHeads: u32, group: u32, headDim: u32, kvDim: u32, qStride: u32, scale: f32, blockSize: u32, numBlocks: u32, oq: u32, ok: u32, ov: u32, ol: u32, oo: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> kc: array<f32>;
+@group(0) @binding(3) var<storage, read> vc: array<f32>;
+@group(0) @binding(4) var<storage, read> lay: array<u32>;
+@group(0) @binding(5) var<storage, read_write> o: array<f32>;
+var<workgroup> sc: array<f32, ${WG}>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) g: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let h = g.x;
+  let t = g.y;
+  let pos = p.startPos + t;
+  let r = h * p.numBlocks + pos / p.blockSize;
+  let first = lay[p.ol + r];
+  let last = lay[p.ol + r + 1u];
+  let cols = p.ol + p.numHeads * p.numBlocks + 1u;
+  let qb = p.oq + t * p.qStride + h * p.headDim;
+  let kvo = (h / p.group) * p.headDim;
+  var m = -3.0e38;
+  var l = 0.0;
+  var acc: array<f32, 4>;
+  for (var bi = first; bi < last; bi++) {
+    let kb = lay[cols + bi];
+    let end = min(kb * p.blockSize + p.blockSize - 1u, pos);
+    for (var c0 = kb * p.blockSize; c0 <= end; c0 += ${WG}u) {
+      let pp = c0 + lid;
+      var s = -3.0e38;
+      if (pp <= end) {
+        let kb2 = p.ok + pp * p.kvDim + kvo;
+        var dot = 0.0;
+        for (var i = 0u; i < p.headDim; i++) { dot += q[qb + i] * kc[kb2 + i]; }
+        s = dot * p.scale;
+      }
+      sc[lid] = s;
+      workgroupBarrier();
+      let n = min(${WG}u, end + 1u - c0);
+      var cm = m;
+      for (var j = 0u; j < n; j++) { cm = max(cm, sc[j]); }
+      let f = exp(m - cm);
+      l *= f;
+      for (var j = 0u; j < 4u; j++) { acc[j] *= f; }
+      for (var j = 0u; j < n; j++) {
+        let e = exp(sc[j] - cm);
+        l += e;
+        let vb = p.ov + (c0 + j) * p.kvDim + kvo;
+        for (var dj = 0u; dj < 4u; dj++) {
+          let d = lid + dj * ${WG}u;
+          if (d < p.headDim) { acc[dj] += e * vc[vb + d]; }
+        }
+      }
+      m = cm;
+      workgroupBarrier();
+    }
+  }
+  let ob = p.oo + t * p.numHeads * p.headDim + h * p.headDim;
+  for (var dj = 0u; dj < 4u; dj++) {
+    let d = lid + dj * ${WG}u;
+    if (d < p.headDim) { o[ob + d] = acc[dj] / l; }
+  }
+}`;
