@@ -10,11 +10,10 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { refBackend } from '../src/backend/ref/index.js';
 import { WasmBackend } from '../src/backend/wasm/index.js';
-import { NormalRng } from '../src/model/random.js';
-import type { Tensor } from '../src/model/tensor.js';
-import { quantizeRow } from '../src/quant/index.js';
 import { GGMLType } from '../src/quant/types.js';
 import { loadModel } from '../src/index.js';
+import type { Tensor } from '../src/model/tensor.js';
+import { makeTensor, maxAbs, nmse, randn } from './parity.js';
 import { REFERENCE, readJson } from './helpers.js';
 
 const backends = [new WasmBackend({ threads: 1 }), new WasmBackend({ threads: 2 })];
@@ -22,36 +21,6 @@ const simd128 = new WasmBackend({ threads: 2, simd: 'simd128' });
 after(() => {
   for (const b of [...backends, simd128]) b.dispose();
 });
-
-function randn(n: number, seed: number, scale = 1): Float32Array {
-  const rng = new NormalRng(seed);
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = scale * rng.next();
-  return a;
-}
-
-function nmse(y: Float32Array, ref: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < ref.length; i++) {
-    num += (y[i] - ref[i]) ** 2;
-    den += ref[i] ** 2;
-  }
-  return num / den;
-}
-
-function maxAbs(y: Float32Array, ref: Float32Array): number {
-  let m = 0;
-  for (let i = 0; i < ref.length; i++) m = Math.max(m, Math.abs(y[i] - ref[i]));
-  return m;
-}
-
-function makeTensor(type: GGMLType, k: number, rows: number, seed: number): Tensor {
-  const w = randn(k * rows, seed, 1 / Math.sqrt(k));
-  const data =
-    type === GGMLType.F32 ? new Uint8Array(w.buffer) : quantizeRow(type, w, k * rows);
-  return { name: `w${type}`, type, dims: [k, rows], data };
-}
 
 // Bounds: float weights differ only by f32 accumulation order; quantized weights also by the 8-bit
 // activation quantization (test-backend-ops allows 5e-4 for every mul_mat).

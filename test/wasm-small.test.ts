@@ -16,8 +16,8 @@ import * as ref from '../src/backend/ref/small.js';
 import { convertSmallModel } from '../src/convert/small.js';
 import { WasmBackend } from '../src/backend/wasm/index.js';
 import { buildLayout, keyBlocks, type BlockSparseParams } from '../src/model/blocksparse.js';
-import { NormalRng } from '../src/model/random.js';
 import { loadModel, type Phi3 } from '../src/phi3.js';
+import { randn } from './parity.js';
 import { REFERENCE, TOKENIZER_DIR, readJson, tempDir } from './helpers.js';
 
 const backends = [new WasmBackend({ threads: 1 }), new WasmBackend({ threads: 2 })];
@@ -26,13 +26,6 @@ const kernelBackends = [...backends, new WasmBackend({ threads: 2, simd: 'simd12
 after(() => {
   for (const b of kernelBackends) b.dispose();
 });
-
-function randn(n: number, seed: number, scale = 1, offset = 0): Float32Array {
-  const rng = new NormalRng(seed);
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = offset + scale * rng.next();
-  return a;
-}
 
 /** Largest |a − b|, with NaN (a kernel that read a poisoned value) counting as infinite. */
 function maxAbs(a: Float32Array, b: Float32Array): number {

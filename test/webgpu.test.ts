@@ -24,10 +24,9 @@ import { dawnDevice } from '../src/backend/webgpu/node.js';
 import { MATMUL_TYPES } from '../src/backend/webgpu/wgsl.js';
 import { loadModel } from '../src/index.js';
 import { buildLayout, keyBlocks, type BlockSparseParams } from '../src/model/blocksparse.js';
-import { NormalRng } from '../src/model/random.js';
-import type { Tensor } from '../src/model/tensor.js';
-import { quantizeRow } from '../src/quant/index.js';
 import { GGMLType } from '../src/quant/types.js';
+import type { Tensor } from '../src/model/tensor.js';
+import { makeTensor, maxAbs, nmse, randn } from './parity.js';
 import { REFERENCE, REPO, TOKENIZER_DIR, readJson } from './helpers.js';
 
 // Dawn starts in well under a second on llvmpipe; a missing driver fails at once.
@@ -41,35 +40,6 @@ try {
 }
 const be = device ? new WebGPUBackend(device) : undefined;
 after(() => be?.dispose());
-
-function randn(n: number, seed: number, scale = 1): Float32Array {
-  const rng = new NormalRng(seed);
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = scale * rng.next();
-  return a;
-}
-
-function nmse(y: Float32Array, ref: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < ref.length; i++) {
-    num += (y[i] - ref[i]) ** 2;
-    den += ref[i] ** 2;
-  }
-  return num / den;
-}
-
-function maxAbs(y: Float32Array, ref: Float32Array): number {
-  let m = 0;
-  for (let i = 0; i < ref.length; i++) m = Math.max(m, Math.abs(y[i] - ref[i]));
-  return m;
-}
-
-function makeTensor(type: GGMLType, k: number, rows: number, seed: number): Tensor {
-  const w = randn(k * rows, seed, 1 / Math.sqrt(k));
-  const data = type === GGMLType.F32 ? new Uint8Array(w.buffer) : quantizeRow(type, w, k * rows);
-  return { name: `w${type}`, type, dims: [k, rows], data };
-}
 
 /** A copy of `a` placed `pad` floats into a larger buffer: a view whose GPU binding is unaligned. */
 function offsetView(a: Float32Array, pad: number): Float32Array {
