@@ -275,6 +275,52 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 }`;
 
 /**
+ * WGSL: one online-softmax pass over key positions start..last (inclusive), WG at a time (one score per
+ * thread, then every thread folds the chunk into its running max m, sum l and its 4 output dims acc).
+ * Shared by dense and blocksparse attention, which differ only in which ranges they visit.
+ */
+function attendRange(start: string, last: string): string {
+  return `
+  for (var c0 = ${start}; c0 <= ${last}; c0 += ${WG}u) {
+    let pp = c0 + lid;
+    var s = -3.0e38;
+    if (pp <= ${last}) {
+      let kp = p.ok + pp * p.kvDim + kvo;
+      var dot = 0.0;
+      for (var i = 0u; i < p.headDim; i++) { dot += q[qb + i] * kc[kp + i]; }
+      s = dot * p.scale;
+    }
+    sc[lid] = s;
+    workgroupBarrier();
+    let n = min(${WG}u, ${last} + 1u - c0);
+    var cm = m;
+    for (var j = 0u; j < n; j++) { cm = max(cm, sc[j]); }
+    let f = exp(m - cm);
+    l *= f;
+    for (var j = 0u; j < 4u; j++) { acc[j] *= f; }
+    for (var j = 0u; j < n; j++) {
+      let e = exp(sc[j] - cm);
+      l += e;
+      let vb = p.ov + (c0 + j) * p.kvDim + kvo;
+      for (var dj = 0u; dj < 4u; dj++) {
+        let d = lid + dj * ${WG}u;
+        if (d < p.headDim) { acc[dj] += e * vc[vb + d]; }
+      }
+    }
+    m = cm;
+    workgroupBarrier();
+  }`;
+}
+
+/** WGSL: out = acc / l for this thread's output dims. */
+const WRITE_OUT = `
+  let ob = p.oo + t * p.numHeads * p.headDim + h * p.headDim;
+  for (var dj = 0u; dj < 4u; dj++) {
+    let d = lid + dj * ${WG}u;
+    if (d < p.headDim) { o[ob + d] = acc[dj] / l; }
+  }`;
+
+/**
  * Causal (optionally windowed) GQA attention over the cache, one workgroup per (head, token), with an
  * online softmax over chunks of WG positions: each thread scores one position of the chunk, then every
  * thread rescales its running output dims (d = lid + WG·j, head_dim ≤ 4·WG) — no scratch buffer.
@@ -299,40 +345,8 @@ fn main(@builtin(workgroup_id) g: vec3u, @builtin(local_invocation_index) lid: u
   var m = -3.0e38;
   var l = 0.0;
   var acc: array<f32, 4>;
-  for (var c0 = first; c0 <= pos; c0 += ${WG}u) {
-    let pp = c0 + lid;
-    var s = -3.0e38;
-    if (pp <= pos) {
-      let kb = p.ok + pp * p.kvDim + kvo;
-      var dot = 0.0;
-      for (var i = 0u; i < p.headDim; i++) { dot += q[qb + i] * kc[kb + i]; }
-      s = dot * p.scale;
-    }
-    sc[lid] = s;
-    workgroupBarrier();
-    let n = min(${WG}u, pos + 1u - c0);
-    var cm = m;
-    for (var j = 0u; j < n; j++) { cm = max(cm, sc[j]); }
-    let f = exp(m - cm);
-    l *= f;
-    for (var j = 0u; j < 4u; j++) { acc[j] *= f; }
-    for (var j = 0u; j < n; j++) {
-      let e = exp(sc[j] - cm);
-      l += e;
-      let vb = p.ov + (c0 + j) * p.kvDim + kvo;
-      for (var dj = 0u; dj < 4u; dj++) {
-        let d = lid + dj * ${WG}u;
-        if (d < p.headDim) { acc[dj] += e * vc[vb + d]; }
-      }
-    }
-    m = cm;
-    workgroupBarrier();
-  }
-  let ob = p.oo + t * p.numHeads * p.headDim + h * p.headDim;
-  for (var dj = 0u; dj < 4u; dj++) {
-    let d = lid + dj * ${WG}u;
-    if (d < p.headDim) { o[ob + d] = acc[dj] / l; }
-  }
+${attendRange('first', 'pos')}
+${WRITE_OUT}
 }`;
 
 /** out[t, i] = silu(gate)·up over the fused gate|up rows. */
@@ -488,39 +502,7 @@ fn main(@builtin(workgroup_id) g: vec3u, @builtin(local_invocation_index) lid: u
   for (var bi = first; bi < last; bi++) {
     let kb = lay[cols + bi];
     let end = min(kb * p.blockSize + p.blockSize - 1u, pos);
-    for (var c0 = kb * p.blockSize; c0 <= end; c0 += ${WG}u) {
-      let pp = c0 + lid;
-      var s = -3.0e38;
-      if (pp <= end) {
-        let kb2 = p.ok + pp * p.kvDim + kvo;
-        var dot = 0.0;
-        for (var i = 0u; i < p.headDim; i++) { dot += q[qb + i] * kc[kb2 + i]; }
-        s = dot * p.scale;
-      }
-      sc[lid] = s;
-      workgroupBarrier();
-      let n = min(${WG}u, end + 1u - c0);
-      var cm = m;
-      for (var j = 0u; j < n; j++) { cm = max(cm, sc[j]); }
-      let f = exp(m - cm);
-      l *= f;
-      for (var j = 0u; j < 4u; j++) { acc[j] *= f; }
-      for (var j = 0u; j < n; j++) {
-        let e = exp(sc[j] - cm);
-        l += e;
-        let vb = p.ov + (c0 + j) * p.kvDim + kvo;
-        for (var dj = 0u; dj < 4u; dj++) {
-          let d = lid + dj * ${WG}u;
-          if (d < p.headDim) { acc[dj] += e * vc[vb + d]; }
-        }
-      }
-      m = cm;
-      workgroupBarrier();
-    }
+    ${attendRange('kb * p.blockSize', 'end')}
   }
-  let ob = p.oo + t * p.numHeads * p.headDim + h * p.headDim;
-  for (var dj = 0u; dj < 4u; dj++) {
-    let d = lid + dj * ${WG}u;
-    if (d < p.headDim) { o[ob + d] = acc[dj] / l; }
-  }
+${WRITE_OUT}
 }`;
