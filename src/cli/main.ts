@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // `phi3`: the command line. Each subcommand is a thin layer over the library API (src/phi3.ts).
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { Phi3Error } from '../errors.js';
 import { runChat } from './chat.js';
@@ -23,7 +24,13 @@ const program = new Command();
 program
   .name('phi3')
   .description('Run Phi-3 language models locally: GGUF files or Hugging Face folders, no Python.')
+  .version(packageVersion(), '-V, --version', 'print the version')
   .showHelpAfterError('(run with --help for usage)');
+
+/** The version in package.json (two folders up from src/cli/ and from dist/cli/ alike). */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
 
 addSamplingOptions(
   addModelOptions(
