@@ -1,5 +1,7 @@
 // Shared pieces of the backend parity suites (test/wasm-*.test.ts, test/webgpu.test.ts): seeded inputs,
 // random weights of any type, and the error measures that compare a backend with the reference one.
+import type { AttentionShape, KVLayer } from '../src/backend/backend.js';
+import { refBackend } from '../src/backend/ref/index.js';
 import { NormalRng } from '../src/model/random.js';
 import type { Tensor } from '../src/model/tensor.js';
 import { quantizeRow } from '../src/quant/index.js';
@@ -35,4 +37,23 @@ export function makeTensor(type: GGMLType, k: number, rows: number, seed: number
   const w = randn(k * rows, seed, 1 / Math.sqrt(k));
   const data = type === GGMLType.F32 ? new Uint8Array(w.buffer) : quantizeRow(type, w, k * rows);
   return { name: `w${type}`, type, dims: [k, rows], data };
+}
+
+/** One attention parity case: its seeded q rows and cache (longer than needed), and the reference output. */
+export function attentionCase(c: Omit<AttentionShape, 'scale'>): {
+  q: Float32Array;
+  qStride: number;
+  kv: KVLayer;
+  shape: AttentionShape;
+  ref: Float32Array;
+} {
+  const pos = c.startPos + c.nTokens;
+  const kvDim = c.numKvHeads * c.headDim;
+  const qStride = c.numHeads * c.headDim + 2 * kvDim;
+  const q = randn(c.nTokens * qStride, pos, 2);
+  const kv = { k: randn(pos * kvDim + 50, 11, 2), v: randn(pos * kvDim + 50, 12) };
+  const shape = { ...c, scale: 1 / Math.sqrt(c.headDim) };
+  const ref = new Float32Array(c.nTokens * c.numHeads * c.headDim);
+  refBackend.attention(ref, q, qStride, kv, shape);
+  return { q, qStride, kv, shape, ref };
 }

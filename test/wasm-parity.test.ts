@@ -13,7 +13,7 @@ import { WasmBackend } from '../src/backend/wasm/index.js';
 import { GGMLType } from '../src/quant/types.js';
 import { loadModel } from '../src/index.js';
 import type { Tensor } from '../src/model/tensor.js';
-import { makeTensor, maxAbs, nmse, randn } from './parity.js';
+import { attentionCase, makeTensor, maxAbs, nmse, randn } from './parity.js';
 import { REFERENCE, readJson } from './helpers.js';
 
 const backends = [new WasmBackend({ threads: 1 }), new WasmBackend({ threads: 2 })];
@@ -197,15 +197,8 @@ describe('wasm element-wise kernels and attention vs reference', () => {
         { nTokens: 4, startPos: 20, numHeads: 6, numKvHeads: 3, headDim: 8, window: 7 },
       ];
       for (const c of cases) {
-        const pos = c.startPos + c.nTokens;
-        const kvDim = c.numKvHeads * c.headDim;
-        const qStride = c.numHeads * c.headDim + 2 * kvDim;
-        const q = randn(c.nTokens * qStride, pos, 2);
-        const kv = { k: randn(pos * kvDim + 50, 11, 2), v: randn(pos * kvDim + 50, 12) };
-        const shape = { ...c, scale: 1 / Math.sqrt(c.headDim) };
-        const ref = new Float32Array(c.nTokens * c.numHeads * c.headDim);
+        const { q, qStride, kv, shape, ref } = attentionCase(c);
         const y = new Float32Array(ref.length);
-        refBackend.attention(ref, q, qStride, kv, shape);
         be.attention(y, q, qStride, kv, shape);
         assert.ok(maxAbs(y, ref) < 1e-5, `${JSON.stringify(c)}: ${maxAbs(y, ref)}`);
       }

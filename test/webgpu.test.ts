@@ -26,7 +26,7 @@ import { loadModel } from '../src/index.js';
 import { buildLayout, keyBlocks, type BlockSparseParams } from '../src/model/blocksparse.js';
 import { GGMLType } from '../src/quant/types.js';
 import type { Tensor } from '../src/model/tensor.js';
-import { makeTensor, maxAbs, nmse, randn } from './parity.js';
+import { attentionCase, makeTensor, maxAbs, nmse, randn } from './parity.js';
 import { REFERENCE, REPO, TOKENIZER_DIR, readJson } from './helpers.js';
 
 // Dawn starts in well under a second on llvmpipe; a missing driver fails at once.
@@ -188,15 +188,8 @@ describe('webgpu element-wise kernels and attention vs reference', { skip }, () 
       { nTokens: 3, startPos: 200, numHeads: 2, numKvHeads: 1, headDim: 12, window: 100 },
     ];
     for (const c of cases) {
-      const pos = c.startPos + c.nTokens;
-      const kvDim = c.numKvHeads * c.headDim;
-      const qStride = c.numHeads * c.headDim + 2 * kvDim;
-      const q = randn(c.nTokens * qStride, pos, 2);
-      const kv = { k: randn(pos * kvDim + 50, 11, 2), v: randn(pos * kvDim + 50, 12) };
-      const shape = { ...c, scale: 1 / Math.sqrt(c.headDim) };
-      const ref = new Float32Array(c.nTokens * c.numHeads * c.headDim);
+      const { q, qStride, kv, shape, ref } = attentionCase(c);
       const y = new Float32Array(ref.length);
-      refBackend.attention(ref, q, qStride, kv, shape);
       be!.attention(y, q, qStride, kv, shape);
       await be!.sync([y]);
       assert.ok(maxAbs(y, ref) < 1e-5, `${JSON.stringify(c)}: ${maxAbs(y, ref)}`);
