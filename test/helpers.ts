@@ -37,3 +37,18 @@ export function readNpyF32(path: string): { shape: number[]; data: Float32Array 
   const data = new Float32Array(buf.buffer.slice(buf.byteOffset + off, buf.byteOffset + buf.length));
   return { shape, data };
 }
+
+/**
+ * mulberry32: a tiny seeded uniform [0, 1) generator, written out so the inputs behind golden hashes
+ * (computed once with ggml's own C code on the same sequence) never change with a library.
+ */
+export function mulberry32(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

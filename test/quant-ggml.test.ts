@@ -11,17 +11,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { getCodec, GGMLType } from '../src/quant/index.js';
 import { f32FromBits, f32ToBf16, f32ToFp16 } from '../src/quant/half.js';
-
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from './helpers.js';
 
 /** 256-value blocks cycling through 16 kinds of data that reach every branch of the quantizers. */
 function goldenInputs(nBlocks: number): Float32Array {

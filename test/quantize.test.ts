@@ -16,7 +16,7 @@ import { hasFastKQuants, quantizeFast } from '../src/quant/fast.js';
 import { dequantizeRow, quantizeRow } from '../src/quant/index.js';
 import { FILE_TYPES, tensorTypeFor, useMoreBits } from '../src/quant/mix.js';
 import { GGMLType, tensorByteSize, typeName } from '../src/quant/types.js';
-import { REFERENCE, TOKENIZER_DIR, tempDir, readJson } from './helpers.js';
+import { REFERENCE, TOKENIZER_DIR, mulberry32, tempDir, readJson } from './helpers.js';
 import { llamaGreedy } from './llama.js';
 
 const TMP = tempDir('phi3-quantize-');
@@ -86,16 +86,6 @@ describe('blocks by hand from the published algorithms', () => {
 // Golden hashes from the real ggml: libggml-base.so of @node-llama-cpp/linux-x64 (the binary
 // node-llama-cpp 3.21.1 installs), called from a throwaway C harness (dlopen + quantize_row_q5_0_ref /
 // quantize_row_q5_1_ref / dequantize_row_q5_0 / dequantize_row_q5_1) on q5Inputs(96), outputs hashed.
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 /** 32-value blocks cycling through 12 kinds of data that reach every branch of the Q5 quantizers. */
 function q5Inputs(nBlocks: number): Float32Array {
   const r = mulberry32(4242);
