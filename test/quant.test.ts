@@ -9,24 +9,15 @@ import { dequantizeRow, dotRow, getCodec, GGMLType, hasCodec, quantizeRow } from
 import { bf16ToF32, f32FromBits, f32ToBf16, f32ToFp16, fp16ToF32 } from '../src/quant/half.js';
 import { nearestInt } from '../src/quant/common.js';
 import { TYPE_INFO } from '../src/quant/types.js';
+import { mulberry32 } from './helpers.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // helpers
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** n samples of N(0, sigma²) (Box-Muller). */
 function gaussian(n: number, seed: number, sigma = 1): Float32Array {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const x = new Float32Array(n);
   for (let i = 0; i < n; i++) x[i] = sigma * Math.sqrt(-2 * Math.log(r() || 1e-12)) * Math.cos(2 * Math.PI * r());
   return x;
@@ -290,7 +281,7 @@ test('Q8_0 quantizer: d = amax/127, C roundf (half away from zero)', () => {
 });
 
 test('values already on the grid round-trip exactly (Q8_0, Q4_0)', () => {
-  const r = rng(3);
+  const r = mulberry32(3);
   const x8 = new Float32Array(64);
   for (let i = 0; i < 64; i++) x8[i] = 0.5 * (Math.floor(r() * 255) - 127);
   x8[7] = 63.5; // 127·0.5 in each block, so d = 0.5 exactly

@@ -15,9 +15,9 @@ import { refBackend } from '../src/backend/ref/index.js';
 import * as ref from '../src/backend/ref/small.js';
 import { convertSmallModel } from '../src/convert/small.js';
 import { WasmBackend } from '../src/backend/wasm/index.js';
-import { buildLayout, keyBlocks, type BlockSparseParams } from '../src/model/blocksparse.js';
+import { buildLayout, type BlockSparseParams } from '../src/model/blocksparse.js';
 import { loadModel, type Phi3 } from '../src/phi3.js';
-import { randn } from './parity.js';
+import { randn, sparseAttentionCase, type SparseCase } from './parity.js';
 import { REFERENCE, TOKENIZER_DIR, readJson, tempDir } from './helpers.js';
 
 const backends = [new WasmBackend({ threads: 1 }), new WasmBackend({ threads: 2 })];
@@ -86,16 +86,6 @@ describe('Phi-3-small element-wise kernels vs reference', () => {
   }
 });
 
-interface SparseCase {
-  name: string;
-  p: BlockSparseParams;
-  numKvHeads: number;
-  headDim: number;
-  nTokens: number;
-  startPos: number;
-  context: number;
-}
-
 const TINY: BlockSparseParams = { blockSize: 16, localBlocks: 2, vertStride: 2, homoHeadPattern: false, numHeads: 8 };
 const REAL: BlockSparseParams = { blockSize: 64, localBlocks: 16, vertStride: 8, homoHeadPattern: false, numHeads: 32 };
 const CASES: SparseCase[] = [
@@ -109,31 +99,8 @@ const CASES: SparseCase[] = [
 
 describe('blocksparse attention vs reference (§4.4, GQA §4.2), NaN outside the layout', () => {
   for (const c of CASES) {
-    const layout = buildLayout(c.p, c.context);
-    const kvDim = c.numKvHeads * c.headDim;
-    const qStride = c.p.numHeads * c.headDim + 2 * kvDim; // q rows inside a fused row, as the model may pass
+    const { layout, q, qStride, kv, shape, want, poisoned } = sparseAttentionCase(c);
     const positions = c.startPos + c.nTokens;
-    const q = randn(c.nTokens * qStride, positions, 1);
-    const kv = { k: randn(positions * kvDim + 7, 11, 1), v: randn(positions * kvDim + 7, 12) };
-    // Poison every key/value position that no query head of its kv group may read for any query here.
-    const group = c.p.numHeads / c.numKvHeads;
-    let poisoned = 0;
-    for (let g = 0; g < c.numKvHeads; g++) {
-      const read = new Uint8Array(positions);
-      for (let t = 0; t < c.nTokens; t++)
-        for (let h = g * group; h < (g + 1) * group; h++)
-          for (const kb of keyBlocks(layout, h, Math.floor((c.startPos + t) / c.p.blockSize)))
-            read.fill(1, kb * c.p.blockSize, Math.min(positions, (kb + 1) * c.p.blockSize));
-      for (let p = 0; p < positions; p++)
-        if (!read[p]) {
-          kv.k.fill(NaN, p * kvDim + g * c.headDim, p * kvDim + (g + 1) * c.headDim);
-          kv.v.fill(NaN, p * kvDim + g * c.headDim, p * kvDim + (g + 1) * c.headDim);
-          poisoned++;
-        }
-    }
-    const shape = { nTokens: c.nTokens, startPos: c.startPos, numHeads: c.p.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim, scale: 1 / c.headDim, window: 0 };
-    const want = new Float32Array(c.nTokens * c.p.numHeads * c.headDim);
-    ref.blocksparseAttention(want, q, qStride, kv, shape, layout);
     for (const be of kernelBackends)
       it(`${c.name} on ${be.name}`, () => {
         if (c.startPos > 1000) assert.ok(poisoned > positions / 4, `only ${poisoned} poisoned positions`);

@@ -23,10 +23,10 @@ import { WebGPUBackend, shaderSource } from '../src/backend/webgpu/index.js';
 import { dawnDevice } from '../src/backend/webgpu/node.js';
 import { MATMUL_TYPES } from '../src/backend/webgpu/wgsl.js';
 import { loadModel } from '../src/index.js';
-import { buildLayout, keyBlocks, type BlockSparseParams } from '../src/model/blocksparse.js';
+import { buildLayout, type BlockSparseParams } from '../src/model/blocksparse.js';
 import { GGMLType } from '../src/quant/types.js';
 import type { Tensor } from '../src/model/tensor.js';
-import { attentionCase, makeTensor, maxAbs, nmse, randn } from './parity.js';
+import { attentionCase, makeTensor, maxAbs, nmse, randn, sparseAttentionCase } from './parity.js';
 import { REFERENCE, REPO, TOKENIZER_DIR, readJson } from './helpers.js';
 
 // Dawn starts in well under a second on llvmpipe; a missing driver fails at once.
@@ -275,25 +275,7 @@ describe('webgpu Phi-3-small kernels vs reference (src/backend/ref/small.ts)', {
   it(`blocksparse attention, NaN outside the layout: ${CASES.map((c) => c.name).join('; ')}`, async () => {
     const out: [Float32Array, Float32Array, string][] = [];
     for (const c of CASES) {
-      const layout = buildLayout(c.p, c.context);
-      const kvDim = c.numKvHeads * c.headDim;
-      const qStride = c.p.numHeads * c.headDim + 2 * kvDim;
-      const positions = c.startPos + c.nTokens;
-      const q = randn(c.nTokens * qStride, positions);
-      const kv = { k: randn(positions * kvDim + 7, 11), v: randn(positions * kvDim + 7, 12) };
-      const group = c.p.numHeads / c.numKvHeads;
-      for (let g = 0; g < c.numKvHeads; g++) {
-        const read = new Uint8Array(positions);
-        for (let t = 0; t < c.nTokens; t++)
-          for (let h = g * group; h < (g + 1) * group; h++)
-            for (const kb of keyBlocks(layout, h, Math.floor((c.startPos + t) / c.p.blockSize)))
-              read.fill(1, kb * c.p.blockSize, Math.min(positions, (kb + 1) * c.p.blockSize));
-        for (let p = 0; p < positions; p++)
-          if (!read[p]) for (const a of [kv.k, kv.v]) a.fill(NaN, p * kvDim + g * c.headDim, p * kvDim + (g + 1) * c.headDim);
-      }
-      const shape = { nTokens: c.nTokens, startPos: c.startPos, numHeads: c.p.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim, scale: 1 / c.headDim, window: 0 };
-      const want = new Float32Array(c.nTokens * c.p.numHeads * c.headDim);
-      ref.blocksparseAttention(want, q, qStride, kv, shape, layout);
+      const { layout, q, qStride, kv, shape, want } = sparseAttentionCase(c);
       const y = new Float32Array(want.length).fill(NaN);
       be!.blocksparseAttention(y, q, qStride, kv, shape, layout);
       out.push([y, want, c.name]);
