@@ -372,19 +372,34 @@ export class WasmBackend implements Backend {
     this.note('attention', t0);
   }
 
-  private attentionImpl(out: Float32Array, q: Float32Array, qRowStride: number, kv: KVLayer, s: AttentionShape): void {
-    const { nTokens, startPos, numHeads, numKvHeads, headDim } = s;
-    const positions = startPos + nTokens;
+  /**
+   * What both attention kernels start with: checks that the cache holds the positions, moves to the
+   * memory that holds it, and stages q, K, V, the output and the per-thread score scratch there.
+   */
+  private attentionIO(out: Float32Array, q: Float32Array, qRowStride: number, kv: KVLayer, s: AttentionShape) {
+    const { nTokens, numHeads, numKvHeads, headDim } = s;
+    const positions = s.startPos + nTokens;
     const kvN = positions * numKvHeads * headDim;
     if (kv.k.length < kvN || kv.v.length < kvN) throw new Phi3Error(`KV cache holds fewer than ${positions} positions`);
     this.use(this.shardOf(kv.k) ?? this.shards[0]);
-    const qPtr = this.input('q', q, nTokens * qRowStride);
-    const kPtr = this.input('k', kv.k, kvN);
-    const vPtr = this.input('v', kv.v, kvN);
     const nOut = nTokens * numHeads * headDim;
-    const oPtr = this.output('att', out, nOut);
+    // scores of one (token, head): at most every position of the prefix
     const stride = Math.ceil((positions + headDim) / 4) * 4;
-    const scratch = this.slot('scores', stride * 4 * this.threads);
+    return {
+      positions,
+      nOut,
+      stride,
+      qPtr: this.input('q', q, nTokens * qRowStride),
+      kPtr: this.input('k', kv.k, kvN),
+      vPtr: this.input('v', kv.v, kvN),
+      oPtr: this.output('att', out, nOut),
+      scratch: this.slot('scores', stride * 4 * this.threads),
+    };
+  }
+
+  private attentionImpl(out: Float32Array, q: Float32Array, qRowStride: number, kv: KVLayer, s: AttentionShape): void {
+    const { nTokens, startPos, numHeads, numKvHeads, headDim } = s;
+    const { positions, nOut, oPtr, qPtr, kPtr, vPtr, scratch, stride } = this.attentionIO(out, q, qRowStride, kv, s);
     const work = nTokens * numHeads * positions * headDim;
     this.pool.run(
       OP_ATTENTION,
@@ -462,13 +477,10 @@ export class WasmBackend implements Backend {
   blocksparseAttention(out: Float32Array, q: Float32Array, qRowStride: number, kv: KVLayer, s: AttentionShape, layout: BlockSparseLayout): void {
     const t0 = this.profile && performance.now();
     const { nTokens, startPos, numHeads, numKvHeads, headDim } = s;
-    const positions = startPos + nTokens;
-    const kvN = positions * numKvHeads * headDim;
-    if (kv.k.length < kvN || kv.v.length < kvN) throw new Phi3Error(`KV cache holds fewer than ${positions} positions`);
     if (layout.numHeads !== numHeads) throw new Phi3Error(`blocksparse layout is for ${layout.numHeads} heads, attention has ${numHeads}`);
-    if (positions > layout.numBlocks * layout.blockSize)
-      throw new Phi3Error(`blocksparse layout covers ${layout.numBlocks * layout.blockSize} positions, attention needs ${positions}`);
-    this.use(this.shardOf(kv.k) ?? this.shards[0]);
+    if (startPos + nTokens > layout.numBlocks * layout.blockSize)
+      throw new Phi3Error(`blocksparse layout covers ${layout.numBlocks * layout.blockSize} positions, attention needs ${startPos + nTokens}`);
+    const { positions, nOut, oPtr, qPtr, kPtr, vPtr, scratch, stride } = this.attentionIO(out, q, qRowStride, kv, s);
     const shard = this.shards.find((sh) => sh.arena === this.arena)!;
     let perShard = this.layouts.get(layout);
     if (!perShard) this.layouts.set(layout, (perShard = new Map()));
@@ -480,14 +492,6 @@ export class WasmBackend implements Backend {
       new Int32Array(this.arena.buffer, tables.cols, layout.cols.length).set(layout.cols);
       perShard.set(shard, tables);
     }
-    const qPtr = this.input('q', q, nTokens * qRowStride);
-    const kPtr = this.input('k', kv.k, kvN);
-    const vPtr = this.input('v', kv.v, kvN);
-    const nOut = nTokens * numHeads * headDim;
-    const oPtr = this.output('att', out, nOut);
-    // scores of one (token, head): at most the positions its key blocks hold, bounded by the prefix
-    const stride = Math.ceil((positions + headDim) / 4) * 4;
-    const scratch = this.slot('scores', stride * 4 * this.threads);
     // work of the last query's head 0, times the items: an upper bound that decides on waking workers
     const last = Math.floor((positions - 1) / layout.blockSize);
     const visited = (layout.rowPtr[last + 1] - layout.rowPtr[last]) * layout.blockSize;
